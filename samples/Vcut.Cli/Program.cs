@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Vcut.Graph.Analysis;
+using Vcut.Graph.Architecture;
+using Vcut.Graph.Models;
+using Vcut.Graph.Onnx;
+using Vcut.Graph.Weights;
+
+namespace Vcut.Cli;
+
+/// <summary>The <c>vcut</c> command line.</summary>
+internal static class Program
+{
+    private const string Usage = """
+        usage: vcut <command> [options]
+
+        commands:
+          build-model --preset tiny|small|svd|svd-xt --out DIR [--seed N] [--weights seeded|none] [--attention plain|fused]
+              Build the four SVD graphs (image_encoder, vae_encoder, unet, vae_decoder) into a model directory.
+          info DIR [--json]
+              Per model: parameters, initializer bytes, inputs and outputs.
+        """;
+
+    private static readonly HashSet<string> Flags = ["json", "help"];
+
+    private static int Main(string[] args)
+    {
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        try
+        {
+            if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+            {
+                Console.WriteLine(Usage);
+                return args.Length == 0 ? 2 : 0;
+            }
+            var command = new CommandLine(args.Skip(1), Flags);
+            return args[0] switch
+            {
+                "build-model" => BuildModel(command, cancellation.Token),
+                "info" => Info(command),
+                _ => throw new UsageException($"Unknown command '{args[0]}'."),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"vcut: {e.Message}");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("vcut: cancelled.");
+            return 130;
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"vcut: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static int BuildModel(CommandLine command, CancellationToken cancellationToken)
+    {
+        var preset = ModelPreset.Get(command.Require("preset"));
+        var output = command.Require("out");
+        var seed = command.GetUInt64("seed", 0);
+        IWeightSource weights = (command.Get("weights") ?? "seeded") switch
+        {
+            "seeded" => new SeededWeightSource(seed),
+            "none" => StructureOnlyWeightSource.Instance,
+            var other => throw new UsageException($"--weights expects 'seeded' or 'none', got '{other}'."),
+        };
+        var attention = command.Get("attention") switch
+        {
+            null => SvdBuildOptions.DefaultAttentionFor(cuda: false),
+            "plain" => AttentionForm.Plain,
+            "fused" => AttentionForm.Fused,
+            var other => throw new UsageException($"--attention expects 'plain' or 'fused', got '{other}'."),
+        };
+        command.RejectUnknown();
+        var progress = new Progress<string>(message => Console.Error.WriteLine($"  {message}"));
+        var manifest = SvdModelBuilder.BuildDirectory(output, new SvdBuildOptions(preset, weights, attention), progress, cancellationToken);
+        Console.WriteLine($"Built '{manifest.Preset}' ({manifest.Weights}, {manifest.Attention} attention) into {Path.GetFullPath(output)}");
+        return 0;
+    }
+
+    private static int Info(CommandLine command)
+    {
+        if (command.Positional.Count != 1)
+        {
+            throw new UsageException("info takes one model directory.");
+        }
+        var json = command.Flag("json");
+        command.RejectUnknown();
+        var directory = command.Positional[0];
+        var summaries = GraphSummary.OfDirectory(directory);
+        if (json)
+        {
+            var document = summaries.ToDictionary(s => s.Name, s => new
+            {
+                parameters = s.Parameters,
+                initializerBytes = s.InitializerBytes,
+                nodes = s.Nodes,
+                inputs = s.Inputs.Select(p => p.ToString()),
+                outputs = s.Outputs.Select(p => p.ToString()),
+            });
+            Console.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }
+        var manifest = ModelManifest.Load(directory);
+        Console.WriteLine($"{Path.GetFullPath(directory)}: preset {manifest.Preset}, weights {manifest.Weights}, attention {manifest.Attention}, vcut {manifest.Vcut}");
+        foreach (var s in summaries)
+        {
+            Console.WriteLine($"{s.Name}: {s.Parameters:N0} parameters, {s.InitializerBytes:N0} initializer bytes, {s.Nodes:N0} nodes");
+            foreach (var input in s.Inputs)
+            {
+                Console.WriteLine($"  in  {input}");
+            }
+            foreach (var output in s.Outputs)
+            {
+                Console.WriteLine($"  out {output}");
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,20 @@
+namespace Vcut.Graph.Models;
+
+/// <summary>The names of the four SVD graphs; each lives in <c>{name}/model.onnx</c> of a model directory.</summary>
+public static class ModelNames
+{
+    /// <summary>CLIP image encoder.</summary>
+    public const string ImageEncoder = "image_encoder";
+    /// <summary>VAE encoder (posterior mean).</summary>
+    public const string VaeEncoder = "vae_encoder";
+    /// <summary>The denoising UNet.</summary>
+    public const string UNet = "unet";
+    /// <summary>Temporal VAE decoder.</summary>
+    public const string VaeDecoder = "vae_decoder";
+
+    /// <summary>All four, in pipeline order.</summary>
+    public static IReadOnlyList<string> All { get; } = [ImageEncoder, VaeEncoder, UNet, VaeDecoder];
+
+    /// <summary>The relative path of a graph inside a model directory.</summary>
+    public static string RelativePath(string name) => $"{name}/model.onnx";
+}

@@ -1,0 +1,70 @@
+using Onnx;
+using Vcut.Graph.Architecture;
+using Vcut.Graph.Builders;
+using Vcut.Graph.Onnx;
+using Vcut.Graph.Weights;
+
+namespace Vcut.Graph.Models;
+
+/// <summary>What to build: a preset (or custom architecture), its weights and its attention form.</summary>
+/// <param name="Preset">Architecture and pipeline defaults.</param>
+/// <param name="Weights">Where parameter values come from.</param>
+/// <param name="Attention">How attention is written.</param>
+public sealed record SvdBuildOptions(ModelPreset Preset, IWeightSource Weights, AttentionForm Attention)
+{
+    /// <summary>
+    /// The attention form to use for an execution provider. CUDA: fused, so its memory-efficient/flash kernels run
+    /// and full-resolution self-attention fits. CPU: fused as well, since ONNX Runtime's CPU MultiHeadAttention
+    /// avoids materialising the score matrix; the plain form is kept for portability and to mirror exports.
+    /// </summary>
+    public static AttentionForm DefaultAttentionFor(bool cuda) => cuda ? AttentionForm.Fused : AttentionForm.Fused;
+}
+
+/// <summary>Builds the four SVD graphs and writes model directories.</summary>
+public static class SvdModelBuilder
+{
+    /// <summary>Builds one of the four graphs by name (see <see cref="ModelNames"/>).</summary>
+    public static ModelProto BuildGraph(string modelName, SvdBuildOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var architecture = options.Preset.Architecture;
+        architecture.Validate();
+        return modelName switch
+        {
+            ModelNames.ImageEncoder => ImageEncoderGraphBuilder.Build(architecture.ImageEncoder, options.Weights, options.Attention),
+            ModelNames.VaeEncoder => VaeGraphBuilder.BuildEncoder(architecture.Vae, options.Weights, options.Attention),
+            ModelNames.UNet => UNetGraphBuilder.Build(architecture.UNet, options.Weights, options.Attention),
+            ModelNames.VaeDecoder => VaeGraphBuilder.BuildDecoder(architecture.Vae, options.Weights, options.Attention),
+            _ => throw new ArgumentException($"Unknown model '{modelName}'. Known: {string.Join(", ", ModelNames.All)}.", nameof(modelName)),
+        };
+    }
+
+    /// <summary>The manifest describing a directory built with <paramref name="options"/>.</summary>
+    public static ModelManifest CreateManifest(SvdBuildOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new ModelManifest(
+            ModelManifest.CurrentFormat, options.Preset.Name, options.Weights.Description, options.Attention, Vcut: "off",
+            options.Preset.DefaultFrames, options.Preset.DefaultHeight, options.Preset.DefaultWidth,
+            options.Preset.Architecture,
+            ModelNames.All.ToDictionary(n => n, ModelNames.RelativePath));
+    }
+
+    /// <summary>
+    /// Builds all four graphs into <paramref name="outputDirectory"/>, atomically: everything is written to a
+    /// sibling temporary folder and moved into place only when complete, so a failure leaves nothing half-written.
+    /// An existing model directory there is replaced; any other non-empty folder is refused.
+    /// </summary>
+    public static ModelManifest BuildDirectory(string outputDirectory, SvdBuildOptions options,
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var manifest = CreateManifest(options);
+        ModelDirectoryWriter.Write(outputDirectory, manifest, (modelName, _) =>
+        {
+            progress?.Report($"building {modelName}");
+            return BuildGraph(modelName, options);
+        }, cancellationToken);
+        return manifest;
+    }
+}
