@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Vcut.Graph.Analysis;
 using Vcut.Graph.Architecture;
+using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
@@ -15,14 +16,22 @@ internal static class Program
 
         commands:
           build-model --preset tiny|small|svd|svd-xt --out DIR [--seed N] [--weights seeded|none] [--attention plain|fused]
-              Build the four SVD graphs (image_encoder, vae_encoder, unet, vae_decoder) into a model directory.
+                      [--vcut off|paper|exact]
+              Build the four SVD graphs (image_encoder, vae_encoder, unet, vae_decoder) into a model directory;
+              with --vcut paper|exact the UNet takes VCUT's cached cross-attentions and a conditioning_cache graph is added.
           info DIR [--json]
               Per model: parameters, initializer bytes, inputs and outputs.
+          generate [--model DIR] [--image PATH] [--out DIR] [--frames F] [--steps S] [--height H] [--width W]
+                   [--fps N] [--motion-bucket N] [--noise-aug X] [--min-guidance G] [--max-guidance G]
+                   [--decode-chunk N] [--seed N] [--latents FILE.npy]
+                   [--device cpu|cuda] [--cuda-device N] [--allow-cpu-fallback] [--threads N]
+              One image to one video (PNG frames). Without --model: the embedded tiny model;
+              without --image: the bundled sample picture.
         """;
 
-    private static readonly HashSet<string> Flags = ["json", "help"];
+    private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback"];
 
-    private static int Main(string[] args)
+    private static async Task<int> Main(string[] args)
     {
         using var cancellation = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -42,6 +51,7 @@ internal static class Program
             {
                 "build-model" => BuildModel(command, cancellation.Token),
                 "info" => Info(command),
+                //GEN
                 _ => throw new UsageException($"Unknown command '{args[0]}'."),
             };
         }
@@ -56,7 +66,7 @@ internal static class Program
             Console.Error.WriteLine("vcut: cancelled.");
             return 130;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException)
         {
             Console.Error.WriteLine($"vcut: {e.Message}");
             return 1;
@@ -76,15 +86,22 @@ internal static class Program
         };
         var attention = command.Get("attention") switch
         {
-            null => SvdBuildOptions.DefaultAttentionFor(cuda: false),
+            null => SvdBuildOptions.DefaultAttention,
             "plain" => AttentionForm.Plain,
             "fused" => AttentionForm.Fused,
             var other => throw new UsageException($"--attention expects 'plain' or 'fused', got '{other}'."),
         };
+        var vcut = (command.Get("vcut") ?? "off") switch
+        {
+            "off" => VcutMode.Off,
+            "paper" => VcutMode.Paper,
+            "exact" => VcutMode.Exact,
+            var other => throw new UsageException($"--vcut expects 'off', 'paper' or 'exact', got '{other}'."),
+        };
         command.RejectUnknown();
         var progress = new Progress<string>(message => Console.Error.WriteLine($"  {message}"));
-        var manifest = SvdModelBuilder.BuildDirectory(output, new SvdBuildOptions(preset, weights, attention), progress, cancellationToken);
-        Console.WriteLine($"Built '{manifest.Preset}' ({manifest.Weights}, {manifest.Attention} attention) into {Path.GetFullPath(output)}");
+        var manifest = SvdModelBuilder.BuildDirectory(output, new SvdBuildOptions(preset, weights, attention, vcut), progress, cancellationToken);
+        Console.WriteLine($"Built '{manifest.Preset}' ({manifest.Weights}, {manifest.Attention} attention, VCUT {manifest.Vcut}) into {Path.GetFullPath(output)}");
         return 0;
     }
 

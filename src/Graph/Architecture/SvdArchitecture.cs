@@ -127,7 +127,10 @@ public sealed record ClipVisionConfig(
 /// <param name="UNet">The denoiser.</param>
 /// <param name="Vae">The autoencoder with its temporal decoder.</param>
 /// <param name="ImageEncoder">The CLIP vision tower.</param>
-public sealed record SvdArchitecture(UNetConfig UNet, VaeConfig Vae, ClipVisionConfig ImageEncoder)
+public sealed record SvdArchitecture(
+    [property: System.Text.Json.Serialization.JsonPropertyName("unet")] UNetConfig UNet,
+    VaeConfig Vae,
+    ClipVisionConfig ImageEncoder)
 {
     /// <summary>Validates every part and their agreement.</summary>
     public void Validate()

@@ -8,7 +8,9 @@ namespace Vcut.Graph.Builders;
 /// <summary>
 /// Emits <c>UNetSpatioTemporalConditionModel</c> as ONNX (spec §2): <c>sample</c> (N, F, in, h, w),
 /// <c>timestep</c> (1), <c>encoder_hidden_states</c> (N, 1, cross), <c>added_time_ids</c> (N, 3) →
-/// <c>out_sample</c> (N, F, out, h, w), with N, F, h and w dynamic.
+/// <c>out_sample</c> (N, F, out, h, w), with N, F, h and w dynamic. In a VCUT mode the cross-attentions are
+/// not computed: the UNet takes their cached constants (one (N, C) input per site, see
+/// <see cref="CrossAttentionSite.CacheName"/>) instead of <c>encoder_hidden_states</c>.
 /// </summary>
 public sealed class UNetGraphBuilder
 {
@@ -19,6 +21,8 @@ public sealed class UNetGraphBuilder
     private readonly UNetConfig _config;
     private readonly NnLayers _nn;
     private readonly OnnxGraphBuilder _g;
+    private readonly VcutMode _vcut;
+    private readonly Dictionary<string, OnnxValue> _cached = new(StringComparer.Ordinal);
 
     // Per-graph values shared by every block.
     private OnnxValue _frames;          // F as int64 [1]
@@ -26,20 +30,22 @@ public sealed class UNetGraphBuilder
     private OnnxValue _temb;            // (N·F, time_embed_dim)
     private OnnxValue _spatialContext;  // (N·F, 1, cross): encoder_hidden_states repeated per frame
     private OnnxValue _videoContext;    // (N, 1, 1, cross): one CLIP token per video
+    private OnnxValue _batch;           // N as int64 [1]
 
-    private UNetGraphBuilder(UNetConfig config, IWeightSource weights, AttentionForm attention)
+    private UNetGraphBuilder(UNetConfig config, IWeightSource weights, AttentionForm attention, VcutMode vcut)
     {
         _config = config;
+        _vcut = vcut;
         _g = new OnnxGraphBuilder("unet", weights);
         _nn = new NnLayers(_g, attention);
     }
 
-    /// <summary>Builds the UNet graph.</summary>
-    public static ModelProto Build(UNetConfig config, IWeightSource weights, AttentionForm attention)
+    /// <summary>Builds the UNet graph, original (<see cref="VcutMode.Off"/>) or with VCUT's cached cross-attentions.</summary>
+    public static ModelProto Build(UNetConfig config, IWeightSource weights, AttentionForm attention, VcutMode vcut = VcutMode.Off)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        return new UNetGraphBuilder(config, weights, attention).BuildModel();
+        return new UNetGraphBuilder(config, weights, attention, vcut).BuildModel();
     }
 
     private ModelProto BuildModel()
@@ -48,8 +54,15 @@ public sealed class UNetGraphBuilder
         var f32 = TensorProto.Types.DataType.Float;
         var sample = _g.Input("sample", f32, "batch", "frames", c.InChannels, "height", "width");
         var timestep = _g.Input("timestep", f32, 1);
-        var encoderHiddenStates = _g.Input("encoder_hidden_states", f32, "batch", 1, c.CrossAttentionDim);
+        OnnxValue? encoderHiddenStates = _vcut == VcutMode.Off
+            ? _g.Input("encoder_hidden_states", f32, "batch", 1, c.CrossAttentionDim)
+            : null;
         var addedTimeIds = _g.Input("added_time_ids", f32, "batch", 3);
+        foreach (var site in CrossAttentionSite.Cached(c, _vcut))
+        {
+            _cached[site.Key] = _g.Input(site.CacheName, f32, "batch", site.Channels);
+        }
+        _batch = _nn.ShapeOf(sample, 0, 1);
 
         _frames = _nn.ShapeOf(sample, 1, 2);
         _framesScalar = _g.Op("Squeeze", [_frames, _g.Int64s(0)]);
@@ -67,10 +80,13 @@ public sealed class UNetGraphBuilder
         // 3. Fold frames into the batch; repeat-interleave the per-video rows (row = n·F + f).
         var x = _nn.Reshape(sample, _nn.ShapeConcat(_g.Int64s(-1), _nn.ShapeOf(sample, 2)));
         _temb = _nn.Reshape(_g.Op("Expand", [_nn.Unsqueeze(emb, 1), framesColumn]), _g.Int64s(-1, timeEmbedDim));
-        _videoContext = _nn.Unsqueeze(encoderHiddenStates, 1);
-        _spatialContext = _nn.Reshape(
-            _g.Op("Expand", [_videoContext, _nn.ShapeConcat(_g.Int64s(1), _frames, _g.Int64s(1, 1))]),
-            _g.Int64s(-1, 1, c.CrossAttentionDim));
+        if (encoderHiddenStates is { } context)
+        {
+            _videoContext = _nn.Unsqueeze(context, 1);
+            _spatialContext = _nn.Reshape(
+                _g.Op("Expand", [_videoContext, _nn.ShapeConcat(_g.Int64s(1), _frames, _g.Int64s(1, 1))]),
+                _g.Int64s(-1, 1, c.CrossAttentionDim));
+        }
 
         // 4. conv_in, then the skip stack.
         x = _nn.Conv(x, "conv_in", c.InChannels, c.BlockOutChannels[0], [3, 3], [1, 1]);
@@ -211,9 +227,11 @@ public sealed class UNetGraphBuilder
         videoTokens = _nn.Add(videoTokens, frameEmbedding);
         var temporalIn = _nn.Reshape(_nn.Transpose(videoTokens, 0, 2, 1, 3), _nn.ShapeConcat(_g.Int64s(-1), _frames, _g.Int64s(channels)));
         // Temporal context: each video's single CLIP token, broadcast over its HW positions → (N·HW, 1, cross).
-        var temporalContext = _nn.Reshape(
-            _g.Op("Expand", [_videoContext, _nn.ShapeConcat(_g.Int64s(1), tokenCount, _g.Int64s(1, 1))]),
-            _g.Int64s(-1, 1, _config.CrossAttentionDim));
+        var temporalContext = _vcut == VcutMode.Off
+            ? _nn.Reshape(
+                _g.Op("Expand", [_videoContext, _nn.ShapeConcat(_g.Int64s(1), tokenCount, _g.Int64s(1, 1))]),
+                _g.Int64s(-1, 1, _config.CrossAttentionDim))
+            : default;
         var temporal = _nn.In("temporal_transformer_blocks.0", () => TemporalBlock(temporalIn, temporalContext, channels, heads));
         temporal = _nn.Reshape(temporal, _nn.ShapeConcat(_g.Int64s(-1), tokenCount, _frames, _g.Int64s(channels)));
         temporal = _nn.Reshape(_nn.Transpose(temporal, 0, 2, 1, 3), _nn.ShapeOf(spatial, 0));
@@ -230,8 +248,18 @@ public sealed class UNetGraphBuilder
         var cross = _config.CrossAttentionDim;
         var n1 = _nn.LayerNorm(x, "norm1", channels);
         x = _nn.Add(x, _nn.In("attn1", () => _nn.Attention(n1, n1, channels, channels, heads, AttentionNames.Diffusers, qkvBias: false)));
-        var n2 = _nn.LayerNorm(x, "norm2", channels);
-        x = _nn.Add(x, _nn.In("attn2", () => _nn.Attention(n2, _spatialContext, channels, cross, heads, AttentionNames.Diffusers, qkvBias: false)));
+        if (_vcut == VcutMode.Off)
+        {
+            var n2 = _nn.LayerNorm(x, "norm2", channels);
+            x = _nn.Add(x, _nn.In("attn2", () => _nn.Attention(n2, _spatialContext, channels, cross, heads, AttentionNames.Diffusers, qkvBias: false)));
+        }
+        else
+        {
+            // attn2(norm2(x), c) = to_out(to_v(c)): the cached (N, C) constant, repeated per frame, broadcast over tokens.
+            var constant = _cached[$"{_g.Scope}.attn2"];
+            var perFrame = _g.Op("Expand", [_nn.Unsqueeze(constant, 1), _nn.ShapeConcat(_g.Int64s(1), _frames, _g.Int64s(1))]);
+            x = _nn.Add(x, _nn.Reshape(perFrame, _g.Int64s(-1, 1, channels)));
+        }
         var n3 = _nn.LayerNorm(x, "norm3", channels);
         return _nn.Add(x, _nn.FeedForwardGeglu(n3, "ff", channels, channels));
     }
@@ -242,8 +270,22 @@ public sealed class UNetGraphBuilder
         x = _nn.Add(_nn.FeedForwardGeglu(_nn.LayerNorm(x, "norm_in", channels), "ff_in", channels, channels), x);
         var n1 = _nn.LayerNorm(x, "norm1", channels);
         x = _nn.Add(x, _nn.In("attn1", () => _nn.Attention(n1, n1, channels, channels, heads, AttentionNames.Diffusers, qkvBias: false)));
-        var n2 = _nn.LayerNorm(x, "norm2", channels);
-        x = _nn.Add(x, _nn.In("attn2", () => _nn.Attention(n2, context, channels, cross, heads, AttentionNames.Diffusers, qkvBias: false)));
+        switch (_vcut)
+        {
+            case VcutMode.Off:
+                var n2 = _nn.LayerNorm(x, "norm2", channels);
+                x = _nn.Add(x, _nn.In("attn2", () => _nn.Attention(n2, context, channels, cross, heads, AttentionNames.Diffusers, qkvBias: false)));
+                break;
+            case VcutMode.Exact:
+                // The cached (N, C) constant broadcast over every position and frame of its video: view the
+                // (N·HW, F, C) rows as (N, HW·F, C) and add (N, 1, C), without materialising a copy per position.
+                var constant = _nn.Unsqueeze(_cached[$"{_g.Scope}.attn2"], 1);
+                var perVideo = _nn.Reshape(x, _nn.ShapeConcat(_batch, _g.Int64s(-1, channels)));
+                x = _nn.Reshape(_nn.Add(perVideo, constant), _nn.ShapeOf(x, 0));
+                break;
+            case VcutMode.Paper:
+                break; // the paper removes temporal cross-attention
+        }
         var n3 = _nn.LayerNorm(x, "norm3", channels);
         return _nn.Add(x, _nn.FeedForwardGeglu(n3, "ff", channels, channels));
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Vcut.Graph.Architecture;
+using Vcut.Graph.Builders;
 using Vcut.Graph.Onnx;
 
 namespace Vcut.Graph.Models;
@@ -12,7 +13,7 @@ namespace Vcut.Graph.Models;
 /// <param name="Preset">The preset it was built from, or <c>custom</c>.</param>
 /// <param name="Weights">The weight source (<c>seeded:SEED</c>, <c>none</c>, or a checkpoint description).</param>
 /// <param name="Attention">How attention is written in the graphs.</param>
-/// <param name="Vcut">The VCUT variant of the UNet (<c>off</c> until rewritten).</param>
+/// <param name="Vcut">The VCUT variant of the UNet.</param>
 /// <param name="DefaultFrames">Default frames per video.</param>
 /// <param name="DefaultHeight">Default height in pixels.</param>
 /// <param name="DefaultWidth">Default width in pixels.</param>
@@ -23,7 +24,7 @@ public sealed record ModelManifest(
     string Preset,
     string Weights,
     AttentionForm Attention,
-    string Vcut,
+    VcutMode Vcut,
     int DefaultFrames,
     int DefaultHeight,
     int DefaultWidth,

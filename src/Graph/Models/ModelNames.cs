@@ -12,7 +12,10 @@ public static class ModelNames
     /// <summary>Temporal VAE decoder.</summary>
     public const string VaeDecoder = "vae_decoder";
 
-    /// <summary>All four, in pipeline order.</summary>
+    /// <summary>VCUT's conditioning cache: the cross-attention constants of one video (VCUT directories only).</summary>
+    public const string ConditioningCache = "conditioning_cache";
+
+    /// <summary>The four SVD graphs, in pipeline order.</summary>
     public static IReadOnlyList<string> All { get; } = [ImageEncoder, VaeEncoder, UNet, VaeDecoder];
 
     /// <summary>The relative path of a graph inside a model directory.</summary>

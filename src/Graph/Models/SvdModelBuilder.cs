@@ -10,8 +10,13 @@ namespace Vcut.Graph.Models;
 /// <param name="Preset">Architecture and pipeline defaults.</param>
 /// <param name="Weights">Where parameter values come from.</param>
 /// <param name="Attention">How attention is written.</param>
-public sealed record SvdBuildOptions(ModelPreset Preset, IWeightSource Weights, AttentionForm Attention)
+/// <param name="Vcut">The UNet's VCUT variant; a VCUT directory also holds the conditioning-cache graph.</param>
+public sealed record SvdBuildOptions(ModelPreset Preset, IWeightSource Weights, AttentionForm Attention, VcutMode Vcut = VcutMode.Off)
 {
+    /// <summary>The graphs a directory built with these options holds.</summary>
+    public IReadOnlyList<string> ModelNamesToBuild =>
+        Vcut == VcutMode.Off ? ModelNames.All : [.. ModelNames.All, ModelNames.ConditioningCache];
+
     /// <summary>
     /// The default attention form: fused on every execution provider. On CUDA it runs memory-efficient / flash
     /// kernels, without which full-resolution spatial self-attention (9216 tokens) does not fit. On the CPU it was
@@ -35,9 +40,10 @@ public static class SvdModelBuilder
         {
             ModelNames.ImageEncoder => ImageEncoderGraphBuilder.Build(architecture.ImageEncoder, options.Weights, options.Attention),
             ModelNames.VaeEncoder => VaeGraphBuilder.BuildEncoder(architecture.Vae, options.Weights, options.Attention),
-            ModelNames.UNet => UNetGraphBuilder.Build(architecture.UNet, options.Weights, options.Attention),
+            ModelNames.UNet => UNetGraphBuilder.Build(architecture.UNet, options.Weights, options.Attention, options.Vcut),
+            ModelNames.ConditioningCache => ConditioningCacheGraphBuilder.Build(architecture.UNet, options.Weights, options.Vcut),
             ModelNames.VaeDecoder => VaeGraphBuilder.BuildDecoder(architecture.Vae, options.Weights, options.Attention),
-            _ => throw new ArgumentException($"Unknown model '{modelName}'. Known: {string.Join(", ", ModelNames.All)}.", nameof(modelName)),
+            _ => throw new ArgumentException($"Unknown model '{modelName}'. Known: {string.Join(", ", options.ModelNamesToBuild)}.", nameof(modelName)),
         };
     }
 
@@ -46,10 +52,10 @@ public static class SvdModelBuilder
     {
         ArgumentNullException.ThrowIfNull(options);
         return new ModelManifest(
-            ModelManifest.CurrentFormat, options.Preset.Name, options.Weights.Description, options.Attention, Vcut: "off",
+            ModelManifest.CurrentFormat, options.Preset.Name, options.Weights.Description, options.Attention, options.Vcut,
             options.Preset.DefaultFrames, options.Preset.DefaultHeight, options.Preset.DefaultWidth,
             options.Preset.Architecture,
-            ModelNames.All.ToDictionary(n => n, ModelNames.RelativePath));
+            options.ModelNamesToBuild.ToDictionary(n => n, ModelNames.RelativePath));
     }
 
     /// <summary>

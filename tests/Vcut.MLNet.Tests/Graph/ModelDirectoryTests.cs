@@ -84,7 +84,7 @@ public sealed class ModelDirectoryTests
         var read = ModelManifest.Load(directory);
         Assert.AreEqual(written.ToJson(), read.ToJson());
         Assert.AreEqual(AttentionForm.Fused, read.Attention);
-        Assert.AreEqual("off", read.Vcut);
+        Assert.AreEqual(Vcut.Graph.Builders.VcutMode.Off, read.Vcut);
         Assert.AreEqual("seeded:1", read.Weights);
         foreach (var name in ModelNames.All)
         {
