@@ -146,7 +146,9 @@ public sealed class RgbImage
             using var pixmap = new SKPixmap(info, handle.AddrOfPinnedObject(), info.RowBytes);
             using var png = pixmap.Encode(SKEncodedImageFormat.Png, 100)
                 ?? throw new IOException($"SkiaSharp could not encode a {Width}×{Height} PNG for '{path}'.");
-            AtomicFile.Write(path, png.SaveTo);
+            using var file = AtomicFile.Create(path);
+            png.SaveTo(file.Stream);
+            file.Commit();
         }
         finally
         {
