@@ -61,6 +61,30 @@ internal sealed class CommandLine
             : throw new UsageException($"--{name} expects a non-negative integer, got '{text}'.");
     }
 
+    public int? GetInt(string name)
+    {
+        var text = Get(name);
+        if (text is null)
+        {
+            return null;
+        }
+        return int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new UsageException($"--{name} expects an integer, got '{text}'.");
+    }
+
+    public float? GetFloat(string name)
+    {
+        var text = Get(name);
+        if (text is null)
+        {
+            return null;
+        }
+        return float.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new UsageException($"--{name} expects a number, got '{text}'.");
+    }
+
     /// <summary>Throws when an option was given that no command read (a typo, usually).</summary>
     public void RejectUnknown()
     {

@@ -51,7 +51,7 @@ internal static class Program
             {
                 "build-model" => BuildModel(command, cancellation.Token),
                 "info" => Info(command),
-                //GEN
+                "generate" => await GenerateCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"Unknown command '{args[0]}'."),
             };
         }

@@ -1,0 +1,62 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Vcut.Graph.Models;
+
+namespace Vcut.Runtime.Sessions;
+
+/// <summary>The inputs and outputs each of the four SVD graphs must have (names, element types, ranks).</summary>
+internal static class ModelContract
+{
+    private sealed record Port(string Name, TensorElementType Type, int Rank);
+
+    private static readonly Dictionary<string, (Port[] Inputs, Port[] Outputs)> Contracts = new()
+    {
+        [ModelNames.ImageEncoder] = ([new("pixel_values", TensorElementType.Float, 4)], [new("image_embeds", TensorElementType.Float, 2)]),
+        [ModelNames.VaeEncoder] = ([new("sample", TensorElementType.Float, 4)], [new("latent_sample", TensorElementType.Float, 4)]),
+        [ModelNames.UNet] = (
+            [new("sample", TensorElementType.Float, 5), new("timestep", TensorElementType.Float, 1),
+             new("encoder_hidden_states", TensorElementType.Float, 3), new("added_time_ids", TensorElementType.Float, 2)],
+            [new("out_sample", TensorElementType.Float, 5)]),
+        [ModelNames.VaeDecoder] = (
+            [new("latent_sample", TensorElementType.Float, 4), new("num_frames", TensorElementType.Int64, 0)],
+            [new("sample", TensorElementType.Float, 4)]),
+    };
+
+    /// <summary>Throws <see cref="InvalidDataException"/> naming the model, the port and what was expected.</summary>
+    public static void Check(string modelName, string path, InferenceSession session)
+    {
+        var (inputs, outputs) = Contracts[modelName];
+        CheckPorts(modelName, path, "input", inputs, session.InputMetadata);
+        CheckPorts(modelName, path, "output", outputs, session.OutputMetadata);
+    }
+
+    private static void CheckPorts(string modelName, string path, string kind, Port[] expected, IReadOnlyDictionary<string, NodeMetadata> actual)
+    {
+        foreach (var port in expected)
+        {
+            if (!actual.TryGetValue(port.Name, out var metadata))
+            {
+                throw new InvalidDataException(
+                    $"Model '{modelName}' ({path}) has no {kind} '{port.Name}'; its {kind}s are: {string.Join(", ", actual.Keys)}. " +
+                    $"Expected {kind}s: {string.Join(", ", expected.Select(p => p.Name))}.");
+            }
+            if (!metadata.IsTensor || metadata.ElementDataType != port.Type)
+            {
+                throw new InvalidDataException(
+                    $"Model '{modelName}' ({path}) {kind} '{port.Name}' is {metadata.ElementDataType}, expected a {port.Type} tensor.");
+            }
+            // Exports declare the UNet timestep as (1) or as a scalar; both are accepted.
+            var rankOk = metadata.Dimensions.Length == port.Rank || (port.Name == "timestep" && metadata.Dimensions.Length == 0);
+            if (!rankOk)
+            {
+                throw new InvalidDataException(
+                    $"Model '{modelName}' ({path}) {kind} '{port.Name}' has rank {metadata.Dimensions.Length}, expected rank {port.Rank}.");
+            }
+        }
+        if (kind == "input" && actual.Count != expected.Length)
+        {
+            var extra = actual.Keys.Except(expected.Select(p => p.Name));
+            throw new InvalidDataException($"Model '{modelName}' ({path}) has unexpected inputs: {string.Join(", ", extra)}.");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using Microsoft.ML.OnnxRuntime;
+using Vcut.Graph.Models;
+
+namespace Vcut.Runtime.Sessions;
+
+/// <summary>
+/// The four ONNX Runtime sessions of one model directory, created once and reused for every video.
+/// Thread-safe for concurrent runs (ONNX Runtime sessions are); dispose once when done.
+/// </summary>
+public sealed class SvdSessions : IDisposable
+{
+    private readonly Dictionary<string, InferenceSession> _sessions;
+
+    private SvdSessions(string directory, ModelManifest manifest, Dictionary<string, InferenceSession> sessions, ExecutionDevice device,
+        ExecutionOptions execution, long modelBytes)
+    {
+        Execution = execution;
+        ModelBytes = modelBytes;
+        Directory = directory;
+        Manifest = manifest;
+        _sessions = sessions;
+        Device = device;
+    }
+
+    /// <summary>The model directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>Its manifest.</summary>
+    public ModelManifest Manifest { get; }
+
+    /// <summary>Where the sessions actually run (CPU after a permitted fallback).</summary>
+    public ExecutionDevice Device { get; }
+
+    /// <summary>The options the sessions were created with.</summary>
+    public ExecutionOptions Execution { get; }
+
+    /// <summary>Bytes of the four model files (their weights, essentially).</summary>
+    public long ModelBytes { get; }
+
+    /// <summary>The session of one model (see <see cref="ModelNames"/>).</summary>
+    public InferenceSession this[string modelName] => _sessions[modelName];
+
+    /// <summary>
+    /// Opens the model directory <paramref name="directory"/>: reads its manifest, creates one session per
+    /// graph on the requested provider and checks each graph against the pipeline's contract.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">No manifest, a missing or unreadable model, or a graph whose inputs/outputs do not match.</exception>
+    /// <exception cref="InvalidOperationException">CUDA was asked for and cannot start, and CPU fallback is not allowed.</exception>
+    public static SvdSessions Open(string directory, ExecutionOptions? execution = null)
+    {
+        execution ??= ExecutionOptions.Cpu;
+        execution.Validate();
+        var manifest = ModelManifest.Load(directory);
+        var device = execution.Device;
+        var sessions = new Dictionary<string, InferenceSession>();
+        long modelBytes = 0;
+        try
+        {
+            foreach (var name in ModelNames.All)
+            {
+                if (!manifest.Models.TryGetValue(name, out var relative))
+                {
+                    throw new InvalidDataException($"Model directory '{directory}' lists no '{name}' model in its {ModelManifest.FileName}.");
+                }
+                var path = Path.Combine(directory, relative);
+                if (!File.Exists(path))
+                {
+                    throw new InvalidDataException($"Model directory '{directory}' is missing its '{name}' model: '{path}' does not exist.");
+                }
+                modelBytes += new FileInfo(path).Length;
+                InferenceSession session;
+                (session, device) = CreateSession(path, execution, device);
+                sessions[name] = session;
+                ModelContract.Check(name, path, session);
+            }
+            return new SvdSessions(directory, manifest, sessions, device, execution, modelBytes);
+        }
+        catch
+        {
+            foreach (var session in sessions.Values)
+            {
+                session.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private static (InferenceSession, ExecutionDevice) CreateSession(string path, ExecutionOptions execution, ExecutionDevice device)
+    {
+        using var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = execution.IntraOpThreads,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        if (device == ExecutionDevice.Cuda)
+        {
+            try
+            {
+                options.AppendExecutionProvider_CUDA(execution.CudaDeviceId);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                if (!execution.AllowCpuFallback)
+                {
+                    throw new InvalidOperationException(
+                        $"CUDA execution was requested (device {execution.CudaDeviceId}) but ONNX Runtime's CUDA provider could not start: {e.Message} " +
+                        "Install an NVIDIA driver with CUDA 12 and cuDNN 9 libraries on the library path, or run on the CPU (--device cpu), " +
+                        "or allow the CPU fallback (--allow-cpu-fallback).", e);
+                }
+                device = ExecutionDevice.Cpu;
+            }
+        }
+        try
+        {
+            return (new InferenceSession(path, options), device);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"ONNX Runtime cannot load '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var session in _sessions.Values)
+        {
+            session.Dispose();
+        }
+        _sessions.Clear();
+    }
+}
