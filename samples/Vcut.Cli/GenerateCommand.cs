@@ -20,11 +20,16 @@ internal static class GenerateCommand
         var output = command.Get("out") ?? "out/video";
         var options = ReadOptions(command);
         var execution = ReadExecution(command);
+        var vcut = command.Get("vcut") is { } mode ? Program.ParseVcut(mode, "vcut") : (Vcut.Graph.Builders.VcutMode?)null;
         command.RejectUnknown();
 
         var image = RgbImage.Load(imagePath);
-        using var generator = VideoGenerator.Open(modelDirectory, execution);
-        Console.Error.WriteLine($"Model {Path.GetFullPath(modelDirectory)} ({generator.Manifest.Preset}, {generator.Manifest.Weights}) on {generator.Device}");
+        using var generator = VideoGenerator.Open(modelDirectory, execution, vcut);
+        Console.Error.WriteLine($"Model {Path.GetFullPath(modelDirectory)} ({generator.Manifest.Preset}, {generator.Manifest.Weights}) on {generator.Device}, VCUT {generator.Vcut.ToString().ToLowerInvariant()}");
+        if (generator.Rewrite is { } report)
+        {
+            Console.Error.WriteLine($"VCUT rewrite in memory: {report}");
+        }
         var progress = new ConsoleProgress();
         var video = await generator.GenerateAsync(image, options, progress, cancellationToken).ConfigureAwait(false);
         progress.Finish();

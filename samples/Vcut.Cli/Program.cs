@@ -4,6 +4,7 @@ using Vcut.Graph.Architecture;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
 using Vcut.Graph.Onnx;
+using Vcut.Graph.Rewriting;
 using Vcut.Graph.Weights;
 
 namespace Vcut.Cli;
@@ -19,11 +20,13 @@ internal static class Program
                       [--vcut off|paper|exact]
               Build the four SVD graphs (image_encoder, vae_encoder, unet, vae_decoder) into a model directory;
               with --vcut paper|exact the UNet takes VCUT's cached cross-attentions and a conditioning_cache graph is added.
+          rewrite --model DIR --mode paper|exact --out DIR
+              Rewrite a model directory's UNet for VCUT (found by structure) and add its conditioning cache.
           info DIR [--json]
               Per model: parameters, initializer bytes, inputs and outputs.
           generate [--model DIR] [--image PATH] [--out DIR] [--frames F] [--steps S] [--height H] [--width W]
                    [--fps N] [--motion-bucket N] [--noise-aug X] [--min-guidance G] [--max-guidance G]
-                   [--decode-chunk N] [--seed N] [--latents FILE.npy]
+                   [--decode-chunk N] [--seed N] [--latents FILE.npy] [--vcut off|paper|exact]
                    [--device cpu|cuda] [--cuda-device N] [--allow-cpu-fallback] [--threads N]
               One image to one video (PNG frames). Without --model: the embedded tiny model;
               without --image: the bundled sample picture.
@@ -51,6 +54,7 @@ internal static class Program
             {
                 "build-model" => BuildModel(command, cancellation.Token),
                 "info" => Info(command),
+                "rewrite" => Rewrite(command, cancellation.Token),
                 "generate" => await GenerateCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"Unknown command '{args[0]}'."),
             };
@@ -91,17 +95,36 @@ internal static class Program
             "fused" => AttentionForm.Fused,
             var other => throw new UsageException($"--attention expects 'plain' or 'fused', got '{other}'."),
         };
-        var vcut = (command.Get("vcut") ?? "off") switch
-        {
-            "off" => VcutMode.Off,
-            "paper" => VcutMode.Paper,
-            "exact" => VcutMode.Exact,
-            var other => throw new UsageException($"--vcut expects 'off', 'paper' or 'exact', got '{other}'."),
-        };
+        var vcut = ParseVcut(command.Get("vcut") ?? "off", "vcut");
         command.RejectUnknown();
         var progress = new Progress<string>(message => Console.Error.WriteLine($"  {message}"));
         var manifest = SvdModelBuilder.BuildDirectory(output, new SvdBuildOptions(preset, weights, attention, vcut), progress, cancellationToken);
         Console.WriteLine($"Built '{manifest.Preset}' ({manifest.Weights}, {manifest.Attention} attention, VCUT {manifest.Vcut}) into {Path.GetFullPath(output)}");
+        return 0;
+    }
+
+    /// <summary>Parses a VCUT mode name given to option <paramref name="option"/>.</summary>
+    internal static VcutMode ParseVcut(string text, string option) => text switch
+    {
+        "off" => VcutMode.Off,
+        "paper" => VcutMode.Paper,
+        "exact" => VcutMode.Exact,
+        _ => throw new UsageException($"--{option} expects 'off', 'paper' or 'exact', got '{text}'."),
+    };
+
+    private static int Rewrite(CommandLine command, CancellationToken cancellationToken)
+    {
+        var source = command.Require("model");
+        var mode = ParseVcut(command.Require("mode"), "mode");
+        var output = command.Require("out");
+        command.RejectUnknown();
+        if (mode == VcutMode.Off)
+        {
+            throw new UsageException("--mode off is the original model; choose 'paper' or 'exact'.");
+        }
+        var report = ModelDirectoryRewriter.Rewrite(source, output, mode, cancellationToken);
+        Console.WriteLine(report);
+        Console.WriteLine($"Wrote {Path.GetFullPath(output)}");
         return 0;
     }
 

@@ -1,6 +1,8 @@
 using System.Numerics.Tensors;
 using Microsoft.ML.OnnxRuntime;
+using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
+using Vcut.Graph.Rewriting;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Randomness;
 using Vcut.Runtime.Scheduling;
@@ -28,12 +30,22 @@ public sealed class VideoGenerator : IDisposable
     /// <summary>Where the models run.</summary>
     public ExecutionDevice Device => _sessions.Device;
 
-    /// <summary>Opens a model directory (the embedded default when <paramref name="modelDirectory"/> is null).</summary>
+    /// <summary>The VCUT mode the UNet runs in.</summary>
+    public VcutMode Vcut => _sessions.Vcut;
+
+    /// <summary>What the in-memory VCUT rewrite found, when one was made at <see cref="Open"/>.</summary>
+    public RewriteReport? Rewrite => _sessions.Rewrite;
+
+    /// <summary>
+    /// Opens a model directory (the embedded default when <paramref name="modelDirectory"/> is null). With
+    /// <paramref name="vcut"/> set, a directory of the original UNet is rewritten in memory for that VCUT mode;
+    /// null keeps the directory's own mode.
+    /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">A model is missing or does not match the pipeline's contract.</exception>
-    /// <exception cref="InvalidOperationException">CUDA was asked for, cannot start, and CPU fallback is off.</exception>
-    public static VideoGenerator Open(string? modelDirectory = null, ExecutionOptions? execution = null) =>
-        new(SvdSessions.Open(modelDirectory ?? DefaultModelDirectory, execution));
+    /// <exception cref="InvalidOperationException">CUDA was asked for, cannot start, and CPU fallback is off; or an impossible VCUT mode.</exception>
+    public static VideoGenerator Open(string? modelDirectory = null, ExecutionOptions? execution = null, VcutMode? vcut = null) =>
+        new(SvdSessions.Open(modelDirectory ?? DefaultModelDirectory, execution, vcut));
 
     /// <summary>Generates a video from <paramref name="image"/> on a worker thread.</summary>
     public Task<GeneratedVideo> GenerateAsync(RgbImage image, VideoGenerationOptions? options = null,
@@ -148,6 +160,7 @@ public sealed class VideoGenerator : IDisposable
         using var sample = new TensorBuffer(rows, frames, 2 * channels, shape.LatentHeight, shape.LatentWidth);
         using var timestep = new TensorBuffer(1);
         using var context = new TensorBuffer(rows, 1, embedding.Length);
+        using var constants = new DisposableList<TensorBuffer>();
         using var timeIds = new TensorBuffer(rows, 3);
         using var velocity = new TensorBuffer(rows, frames, channels, shape.LatentHeight, shape.LatentWidth);
         var guided = rows == 2 ? new float[latents.Length] : velocity.Data;
@@ -168,8 +181,29 @@ public sealed class VideoGenerator : IDisposable
             conditioning.CopyTo(sample.Span.Slice(((conditionalRow * frames + frame) * 2 + 1) * latentFrame, latentFrame));
         }
 
-        string[] inputNames = ["sample", "timestep", "encoder_hidden_states", "added_time_ids"];
-        OrtValue[] inputs = [sample.Value, timestep.Value, context.Value, timeIds.Value];
+        List<string> inputNames = ["sample", "timestep", "added_time_ids"];
+        List<OrtValue> inputs = [sample.Value, timestep.Value, timeIds.Value];
+        if (Vcut == VcutMode.Off)
+        {
+            inputNames.Add("encoder_hidden_states");
+            inputs.Add(context.Value);
+        }
+        else
+        {
+            // VCUT: every cross-attention's output is to_out(to_v(c)), the same at every step; compute the
+            // constants once per video and bind them to the UNet at every step.
+            var cache = _sessions[ModelNames.ConditioningCache];
+            var names = cache.OutputNames.Where(_sessions[ModelNames.UNet].InputMetadata.ContainsKey).ToArray();
+            foreach (var name in names)
+            {
+                constants.Add(new TensorBuffer(rows, cache.OutputMetadata[name].Dimensions[1]));
+            }
+            calls.Run(ModelNames.ConditioningCache, ["encoder_hidden_states"], [context.Value], names, constants.Select(c => c.Value).ToArray());
+            inputNames.AddRange(names);
+            inputs.AddRange(constants.Select(c => c.Value));
+        }
+        var inputNameArray = inputNames.ToArray();
+        var inputArray = inputs.ToArray();
         string[] outputNames = ["out_sample"];
         OrtValue[] outputs = [velocity.Value];
         for (var step = 0; step < options.Steps; step++)
@@ -185,7 +219,7 @@ public sealed class VideoGenerator : IDisposable
                 }
             }
             timestep.Span[0] = scheduler.Timesteps[step];
-            calls.Run(ModelNames.UNet, inputNames, inputs, outputNames, outputs);
+            calls.Run(ModelNames.UNet, inputNameArray, inputArray, outputNames, outputs);
             if (rows == 2)
             {
                 guidance.Apply(velocity.Data.AsSpan(0, latents.Length), velocity.Data.AsSpan(latents.Length), guided, frames, latentFrame);
@@ -226,6 +260,18 @@ public sealed class VideoGenerator : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _sessions.Dispose();
+}
+
+/// <summary>A list that disposes its items with itself.</summary>
+internal sealed class DisposableList<T> : List<T>, IDisposable where T : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var item in this)
+        {
+            item.Dispose();
+        }
+    }
 }
 
 /// <summary>The resolved sizes of one video.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
 
 namespace Vcut.Runtime.Sessions;
@@ -22,12 +23,59 @@ internal static class ModelContract
             [new("sample", TensorElementType.Float, 4)]),
     };
 
+    private static readonly Port[] VcutUNetInputs =
+    [
+        new("sample", TensorElementType.Float, 5), new("timestep", TensorElementType.Float, 1),
+        new("added_time_ids", TensorElementType.Float, 2),
+    ];
+
     /// <summary>Throws <see cref="InvalidDataException"/> naming the model, the port and what was expected.</summary>
-    public static void Check(string modelName, string path, InferenceSession session)
+    public static void Check(string modelName, string path, InferenceSession session, VcutMode mode)
     {
+        if (modelName == ModelNames.ConditioningCache)
+        {
+            CheckPorts(modelName, path, "input", [new("encoder_hidden_states", TensorElementType.Float, 3)], session.InputMetadata);
+            return;
+        }
+        if (modelName == ModelNames.UNet && mode != VcutMode.Off)
+        {
+            // The cached constants are checked against the cache graph's outputs by CheckCacheFeedsUNet.
+            var fixedInputs = session.InputMetadata.Where(p => VcutUNetInputs.Any(v => v.Name == p.Key)).ToDictionary();
+            CheckPorts(modelName, path, "input", VcutUNetInputs, fixedInputs);
+            CheckPorts(modelName, path, "output", Contracts[modelName].Outputs, session.OutputMetadata);
+            if (session.InputMetadata.ContainsKey("encoder_hidden_states"))
+            {
+                throw new InvalidDataException(
+                    $"Model '{modelName}' ({path}) still reads 'encoder_hidden_states': it is not a VCUT '{mode.ToString().ToLowerInvariant()}' UNet.");
+            }
+            return;
+        }
         var (inputs, outputs) = Contracts[modelName];
         CheckPorts(modelName, path, "input", inputs, session.InputMetadata);
         CheckPorts(modelName, path, "output", outputs, session.OutputMetadata);
+    }
+
+    /// <summary>Every cached-constant input of a VCUT UNet must be an output of the cache graph, as (batch, C).</summary>
+    public static void CheckCacheFeedsUNet(InferenceSession cache, InferenceSession unet, string directory)
+    {
+        var constants = unet.InputMetadata.Keys.Where(k => VcutUNetInputs.All(v => v.Name != k)).ToList();
+        if (constants.Count == 0)
+        {
+            throw new InvalidDataException($"The VCUT UNet of '{directory}' takes no cached constants.");
+        }
+        foreach (var name in constants)
+        {
+            if (!cache.OutputMetadata.TryGetValue(name, out var produced))
+            {
+                throw new InvalidDataException($"The VCUT UNet of '{directory}' needs '{name}', which its conditioning cache does not produce.");
+            }
+            var needed = unet.InputMetadata[name];
+            if (produced.Dimensions.Length != 2 || needed.Dimensions.Length != 2 || produced.Dimensions[1] != needed.Dimensions[1])
+            {
+                throw new InvalidDataException(
+                    $"The cached constant '{name}' of '{directory}' is [{string.Join(", ", produced.Dimensions)}] from the cache but [{string.Join(", ", needed.Dimensions)}] in the UNet; expected (batch, C) in both.");
+            }
+        }
     }
 
     private static void CheckPorts(string modelName, string path, string kind, Port[] expected, IReadOnlyDictionary<string, NodeMetadata> actual)

@@ -1,5 +1,8 @@
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
+using Vcut.Graph.Rewriting;
 
 namespace Vcut.Runtime.Sessions;
 
@@ -40,41 +43,95 @@ public sealed class SvdSessions : IDisposable
     /// <summary>The session of one model (see <see cref="ModelNames"/>).</summary>
     public InferenceSession this[string modelName] => _sessions[modelName];
 
+    /// <summary>The VCUT mode the UNet runs in.</summary>
+    public VcutMode Vcut { get; private init; }
+
+    /// <summary>What the in-memory rewrite found, when the directory was opened in another VCUT mode than it holds.</summary>
+    public RewriteReport? Rewrite { get; private init; }
+
+    /// <summary>The names of the graphs in use: the four SVD graphs, plus the conditioning cache in a VCUT mode.</summary>
+    public IReadOnlyList<string> ModelNamesInUse => Vcut == VcutMode.Off ? ModelNames.All : [.. ModelNames.All, ModelNames.ConditioningCache];
+
     /// <summary>
     /// Opens the model directory <paramref name="directory"/>: reads its manifest, creates one session per
-    /// graph on the requested provider and checks each graph against the pipeline's contract.
+    /// graph on the requested provider and checks each graph against the pipeline's contract. With
+    /// <paramref name="vcut"/> set on a directory of the original UNet, the UNet is rewritten in memory (see
+    /// <see cref="VcutRewriter"/>); null keeps the directory's own mode.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">No manifest, a missing or unreadable model, or a graph whose inputs/outputs do not match.</exception>
-    /// <exception cref="InvalidOperationException">CUDA was asked for and cannot start, and CPU fallback is not allowed.</exception>
-    public static SvdSessions Open(string directory, ExecutionOptions? execution = null)
+    /// <exception cref="InvalidOperationException">CUDA was asked for and cannot start, and CPU fallback is not allowed; or a VCUT mode the directory cannot give.</exception>
+    public static SvdSessions Open(string directory, ExecutionOptions? execution = null, VcutMode? vcut = null)
     {
         execution ??= ExecutionOptions.Cpu;
         execution.Validate();
         var manifest = ModelManifest.Load(directory);
+        var mode = vcut ?? manifest.Vcut;
+        if (manifest.Vcut != VcutMode.Off && mode != manifest.Vcut)
+        {
+            throw new InvalidOperationException(
+                $"Model directory '{directory}' holds a UNet rewritten for VCUT '{Lower(manifest.Vcut)}'; it cannot run as '{Lower(mode)}'. " +
+                "Open a directory of the original UNet instead.");
+        }
+        var names = mode == VcutMode.Off ? ModelNames.All : [.. ModelNames.All, ModelNames.ConditioningCache];
+        var paths = new Dictionary<string, string>();
+        foreach (var name in names)
+        {
+            var inMemory = name == ModelNames.ConditioningCache && manifest.Vcut == VcutMode.Off;
+            if (inMemory)
+            {
+                continue;
+            }
+            if (!manifest.Models.TryGetValue(name, out var relative))
+            {
+                throw new InvalidDataException($"Model directory '{directory}' lists no '{name}' model in its {ModelManifest.FileName}.");
+            }
+            var path = Path.Combine(directory, relative);
+            if (!File.Exists(path))
+            {
+                throw new InvalidDataException($"Model directory '{directory}' is missing its '{name}' model: '{path}' does not exist.");
+            }
+            paths[name] = path;
+        }
+
+        // A VCUT mode on an original UNet: rewrite it now, in memory.
+        Dictionary<string, byte[]> rewritten = [];
+        RewriteReport? report = null;
+        if (mode != VcutMode.Off && manifest.Vcut == VcutMode.Off)
+        {
+            var result = VcutRewriter.Rewrite(OnnxModelFile.Read(paths[ModelNames.UNet]), mode);
+            rewritten[ModelNames.UNet] = result.UNet.ToByteArray();
+            rewritten[ModelNames.ConditioningCache] = result.Cache.ToByteArray();
+            report = result.Report;
+        }
+
         var device = execution.Device;
         var sessions = new Dictionary<string, InferenceSession>();
         long modelBytes = 0;
         try
         {
-            foreach (var name in ModelNames.All)
+            foreach (var name in names)
             {
-                if (!manifest.Models.TryGetValue(name, out var relative))
-                {
-                    throw new InvalidDataException($"Model directory '{directory}' lists no '{name}' model in its {ModelManifest.FileName}.");
-                }
-                var path = Path.Combine(directory, relative);
-                if (!File.Exists(path))
-                {
-                    throw new InvalidDataException($"Model directory '{directory}' is missing its '{name}' model: '{path}' does not exist.");
-                }
-                modelBytes += new FileInfo(path).Length;
+                var origin = paths.GetValueOrDefault(name) ?? $"{directory} ({name}, rewritten in memory)";
                 InferenceSession session;
-                (session, device) = CreateSession(path, execution, device);
+                if (rewritten.TryGetValue(name, out var bytes))
+                {
+                    modelBytes += bytes.Length;
+                    (session, device) = CreateSession(origin, options => new InferenceSession(bytes, options), execution, device);
+                }
+                else
+                {
+                    modelBytes += new FileInfo(origin).Length;
+                    (session, device) = CreateSession(origin, options => new InferenceSession(origin, options), execution, device);
+                }
                 sessions[name] = session;
-                ModelContract.Check(name, path, session);
+                ModelContract.Check(name, origin, session, mode);
             }
-            return new SvdSessions(directory, manifest, sessions, device, execution, modelBytes);
+            if (mode != VcutMode.Off)
+            {
+                ModelContract.CheckCacheFeedsUNet(sessions[ModelNames.ConditioningCache], sessions[ModelNames.UNet], directory);
+            }
+            return new SvdSessions(directory, manifest, sessions, device, execution, modelBytes) { Vcut = mode, Rewrite = report };
         }
         catch
         {
@@ -86,7 +143,10 @@ public sealed class SvdSessions : IDisposable
         }
     }
 
-    private static (InferenceSession, ExecutionDevice) CreateSession(string path, ExecutionOptions execution, ExecutionDevice device)
+    private static string Lower(VcutMode mode) => mode.ToString().ToLowerInvariant();
+
+    private static (InferenceSession, ExecutionDevice) CreateSession(string path, Func<SessionOptions, InferenceSession> create,
+        ExecutionOptions execution, ExecutionDevice device)
     {
         using var options = new SessionOptions
         {
@@ -114,7 +174,7 @@ public sealed class SvdSessions : IDisposable
         }
         try
         {
-            return (new InferenceSession(path, options), device);
+            return (create(options), device);
         }
         catch (OnnxRuntimeException e)
         {

@@ -1,0 +1,43 @@
+using Vcut.Graph.Builders;
+using Vcut.Graph.Models;
+
+namespace Vcut.Graph.Rewriting;
+
+/// <summary>Rewrites a whole model directory for VCUT (<c>vcut rewrite</c>).</summary>
+public static class ModelDirectoryRewriter
+{
+    /// <summary>
+    /// Reads the model directory <paramref name="source"/> (original UNet), rewrites its UNet for
+    /// <paramref name="mode"/> and writes a new directory at <paramref name="destination"/> with the four graphs,
+    /// the conditioning cache and a manifest recording the mode. Written atomically: nothing is left on failure.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The source is not a directory of an original SVD UNet, or the rewrite is refused.</exception>
+    public static RewriteReport Rewrite(string source, string destination, VcutMode mode, CancellationToken cancellationToken = default)
+    {
+        var manifest = ModelManifest.Load(source);
+        if (manifest.Vcut != VcutMode.Off)
+        {
+            throw new InvalidDataException(
+                $"'{source}' already holds a VCUT '{manifest.Vcut.ToString().ToLowerInvariant()}' UNet; rewrite a directory of the original UNet.");
+        }
+        if (Path.GetFullPath(source) == Path.GetFullPath(destination))
+        {
+            throw new IOException($"The output folder must differ from the source '{source}'.");
+        }
+        var unetPath = Path.Combine(source, manifest.Models[ModelNames.UNet]);
+        var result = VcutRewriter.Rewrite(OnnxModelFile.Read(unetPath), mode);
+        var rewritten = manifest with
+        {
+            Vcut = mode,
+            Models = manifest.Models.Append(new(ModelNames.ConditioningCache, ModelNames.RelativePath(ModelNames.ConditioningCache)))
+                .ToDictionary(p => p.Key, p => p.Value),
+        };
+        ModelDirectoryWriter.Write(destination, rewritten, (name, _) => name switch
+        {
+            ModelNames.UNet => result.UNet,
+            ModelNames.ConditioningCache => result.Cache,
+            _ => OnnxModelFile.Read(Path.Combine(source, manifest.Models[name])),
+        }, cancellationToken);
+        return result.Report;
+    }
+}
