@@ -22,6 +22,8 @@ internal static class Program
               with --vcut paper|exact the UNet takes VCUT's cached cross-attentions and a conditioning_cache graph is added.
           rewrite --model DIR --mode paper|exact --out DIR
               Rewrite a model directory's UNet for VCUT (found by structure) and add its conditioning cache.
+          analyze --model DIR|--preset P [--frames F] [--height H] [--width W] [--steps S] [--videos B] [--no-guidance] [--json]
+              Parameters and multiply-accumulates per UNet call and per video for VCUT off, paper and exact.
           info DIR [--json]
               Per model: parameters, initializer bytes, inputs and outputs.
           generate [--model DIR] [--image PATH] [--out DIR] [--frames F] [--steps S] [--height H] [--width W]
@@ -32,7 +34,7 @@ internal static class Program
               without --image: the bundled sample picture.
         """;
 
-    private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback"];
+    private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback", "no-guidance"];
 
     private static async Task<int> Main(string[] args)
     {
@@ -55,6 +57,7 @@ internal static class Program
                 "build-model" => BuildModel(command, cancellation.Token),
                 "info" => Info(command),
                 "rewrite" => Rewrite(command, cancellation.Token),
+                "analyze" => AnalyzeCommand.Run(command),
                 "generate" => await GenerateCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"Unknown command '{args[0]}'."),
             };

@@ -57,6 +57,29 @@ public sealed class VcutRewriterTests
             rewritten.UNet.Graph.Input.Select(i => i.Name).ToList(), "same inputs as the native variant");
     }
 
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public void SmallPresetExactEqualsOffWithinOneInTenThousand()
+    {
+        var small = ModelPreset.Small.Architecture.UNet;
+        var weights = new SeededWeightSource(21);
+        const int batch = 2, frames = 3, h = 6, w = 8;
+        var inputs = new Dictionary<string, TestTensor>
+        {
+            ["sample"] = TestTensor.Of(TestData.Uniform(batch * frames * 8 * h * w, 30), batch, frames, 8, h, w),
+            ["timestep"] = TestTensor.Of([1.2f], 1),
+            ["encoder_hidden_states"] = TestTensor.Of([.. new float[small.CrossAttentionDim], .. TestData.Uniform(small.CrossAttentionDim, 31, 2f)], batch, 1, small.CrossAttentionDim),
+            ["added_time_ids"] = TestTensor.Of([6, 127, 0.02f, 6, 127, 0.02f], batch, 3),
+        };
+        var off = OrtTestRunner.Run(UNetGraphBuilder.Build(small, weights, AttentionForm.Fused), inputs)["out_sample"].Data;
+        var exact = VcutRewriter.Rewrite(UNetGraphBuilder.Build(small, weights, AttentionForm.Fused), VcutMode.Exact);
+        var result = RunWithCache(exact.UNet, exact.Cache, inputs);
+        var relative = off.Zip(result, (a, b) => MathF.Abs(a - b)).Max() / off.Max(MathF.Abs);
+        TestContext.WriteLine($"small UNet, exact vs off: max |diff| / max |off| = {relative:E2}");
+        Assert.IsLessThanOrEqualTo(1e-4f, relative);
+    }
+
     [TestMethod]
     public void RewrittenExactEqualsTheOriginal()
     {

@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text.Json;
+using Vcut.Graph.Analysis;
+using Vcut.Graph.Architecture;
+using Vcut.Graph.Builders;
+using Vcut.Graph.Models;
+using Vcut.Graph.Weights;
+using Onnx;
+
+namespace Vcut.Cli;
+
+/// <summary><c>vcut analyze</c>: parameters and MACs of a UNet in the three VCUT modes.</summary>
+internal static class AnalyzeCommand
+{
+    public static int Run(CommandLine command)
+    {
+        var modelDirectory = command.Get("model");
+        var presetName = command.Get("preset");
+        if ((modelDirectory is null) == (presetName is null))
+        {
+            throw new UsageException("analyze takes exactly one of --model DIR or --preset P.");
+        }
+        ModelProto unet;
+        int frames, height, width;
+        if (presetName is not null)
+        {
+            var preset = ModelPreset.Get(presetName);
+            unet = SvdModelBuilder.BuildGraph(ModelNames.UNet, new SvdBuildOptions(preset, StructureOnlyWeightSource.Instance, SvdBuildOptions.DefaultAttention));
+            (frames, height, width) = (preset.DefaultFrames, preset.DefaultHeight, preset.DefaultWidth);
+        }
+        else
+        {
+            var manifest = ModelManifest.Load(modelDirectory!);
+            if (manifest.Vcut != VcutMode.Off)
+            {
+                throw new InvalidDataException($"'{modelDirectory}' holds a VCUT UNet; analyze a directory of the original UNet.");
+            }
+            unet = OnnxModelFile.Read(Path.Combine(modelDirectory!, manifest.Models[ModelNames.UNet]));
+            (frames, height, width) = (manifest.DefaultFrames, manifest.DefaultHeight, manifest.DefaultWidth);
+        }
+        frames = command.GetInt("frames") ?? frames;
+        height = command.GetInt("height") ?? height;
+        width = command.GetInt("width") ?? width;
+        var steps = command.GetInt("steps") ?? 25;
+        var videos = command.GetInt("videos") ?? 1;
+        var guidance = !command.Flag("no-guidance");
+        var json = command.Flag("json");
+        command.RejectUnknown();
+        if (height % 8 != 0 || width % 8 != 0)
+        {
+            throw new UsageException($"--height and --width must be multiples of 8, got {height} and {width}.");
+        }
+
+        var report = CostAnalyzer.AnalyzeUNet(unet, videos, guidance, frames, height / 8, width / 8, steps);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                frames, height, width, steps, videos, guidance, unetRows = report.Rows,
+                crossAttentionShareOfUNetMacs = report.CrossAttentionShare,
+                modes = report.Modes.ToDictionary(m => m.Mode.ToString().ToLowerInvariant(), m => new
+                {
+                    unetParameters = m.UNetParameters,
+                    cacheParameters = m.CacheParameters,
+                    parameters = m.UNetParameters + m.CacheParameters,
+                    macsPerUNetCall = m.UNetCall.Macs,
+                    macsPerUNetCallByKind = m.UNetCall.ByKind,
+                    cacheMacsPerVideo = m.CacheMacs,
+                    macsPerVideo = m.MacsPerVideo,
+                }),
+            }, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }
+        var off = report.Mode(VcutMode.Off);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"UNet, {frames} frames at {width}×{height} (latent {width / 8}×{height / 8}), {steps} steps, {report.Rows} UNet rows per call ({(guidance ? "guidance on" : "guidance off")})"));
+        Console.WriteLine($"{"mode",-6} {"UNet params",15} {"cache params",13} {"GMACs/call",12} {"linear",10} {"attention",10} {"conv",10} {"TMACs/video",12} {"vs off",8}");
+        foreach (var m in report.Modes)
+        {
+            double G(long v) => v / 1e9;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{m.Mode.ToString().ToLowerInvariant(),-6} {m.UNetParameters,15:N0} {m.CacheParameters,13:N0} {G(m.UNetCall.Macs),12:F1} {G(m.UNetCall.ByKind["linear"]),10:F1} {G(m.UNetCall.ByKind["attention"]),10:F1} {G(m.UNetCall.ByKind["conv"]),10:F1} {m.MacsPerVideo / 1e12,12:F2} {(double)m.MacsPerVideo / off.MacsPerVideo - 1,8:P2}"));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Cross-attention share of a UNet call's MACs: {report.CrossAttentionShare:P2}; removed per video: {(off.MacsPerVideo - report.Mode(VcutMode.Exact).MacsPerVideo) / 1e12:F2} T MACs (exact), {(off.MacsPerVideo - report.Mode(VcutMode.Paper).MacsPerVideo) / 1e12:F2} T MACs (paper)"));
+        return 0;
+    }
+}
