@@ -24,6 +24,10 @@ internal static class Program
               Rewrite a model directory's UNet for VCUT (found by structure) and add its conditioning cache.
           analyze --model DIR|--preset P [--frames F] [--height H] [--width W] [--steps S] [--videos B] [--no-guidance] [--json]
               Parameters and multiply-accumulates per UNet call and per video for VCUT off, paper and exact.
+          bench [--model DIR] [--quick] [--frames F] [--height H] [--width W] [--steps S] [--repetitions R]
+                [--device cpu|cuda] [--threads N] [--out FILE.json]
+              VCUT off, paper and exact side by side: UNet call and video latency (median, spread, ratios to off),
+              time outside ONNX Runtime, peak memory. --quick: the embedded tiny model with short settings.
           info DIR [--json]
               Per model: parameters, initializer bytes, inputs and outputs.
           generate [--model DIR] [--image PATH] [--out DIR] [--frames F] [--steps S] [--height H] [--width W]
@@ -34,7 +38,7 @@ internal static class Program
               without --image: the bundled sample picture.
         """;
 
-    private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback", "no-guidance"];
+    private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback", "no-guidance", "quick"];
 
     private static async Task<int> Main(string[] args)
     {
@@ -58,6 +62,7 @@ internal static class Program
                 "info" => Info(command),
                 "rewrite" => Rewrite(command, cancellation.Token),
                 "analyze" => AnalyzeCommand.Run(command),
+                "bench" => BenchCommand.Run(command, cancellation.Token),
                 "generate" => await GenerateCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"Unknown command '{args[0]}'."),
             };

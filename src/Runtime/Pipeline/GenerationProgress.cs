@@ -22,12 +22,15 @@ public enum GenerationStage
 public readonly record struct GenerationProgress(GenerationStage Stage, int Step, int TotalSteps);
 
 /// <summary>Where one video's time went, and how often each model ran.</summary>
-/// <param name="ModelCalls">Calls per model name.</param>
+/// <param name="CallDurations">The wall time of each call, per model name, in call order.</param>
 /// <param name="TimeInModels">Wall time inside ONNX Runtime calls.</param>
 /// <param name="TotalTime">Wall time of the whole video.</param>
 /// <param name="UNetBatch">Rows per UNet call: 2 per video with classifier-free guidance, 1 without.</param>
-public sealed record GenerationStatistics(IReadOnlyDictionary<string, int> ModelCalls, TimeSpan TimeInModels, TimeSpan TotalTime, int UNetBatch)
+public sealed record GenerationStatistics(IReadOnlyDictionary<string, IReadOnlyList<TimeSpan>> CallDurations, TimeSpan TimeInModels, TimeSpan TotalTime, int UNetBatch)
 {
+    /// <summary>Calls per model name.</summary>
+    public IReadOnlyDictionary<string, int> ModelCalls => CallDurations.ToDictionary(c => c.Key, c => c.Value.Count);
+
     /// <summary>Wall time outside ONNX Runtime calls (pre-processing, scheduler, guidance, copies).</summary>
     public TimeSpan TimeOutsideModels => TotalTime - TimeInModels;
 

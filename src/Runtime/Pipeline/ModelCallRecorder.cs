@@ -14,7 +14,7 @@ internal sealed class ModelCallRecorder : IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly CancellationTokenRegistration _registration;
     private readonly CancellationToken _cancellationToken;
-    private readonly Dictionary<string, int> _calls = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<TimeSpan>> _calls = new(StringComparer.Ordinal);
     private readonly Stopwatch _total = Stopwatch.StartNew();
     private TimeSpan _inModels;
 
@@ -38,17 +38,20 @@ internal sealed class ModelCallRecorder : IDisposable
         {
             throw new OperationCanceledException("Video generation was cancelled during a model call.", _cancellationToken);
         }
-        finally
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        _inModels += elapsed;
+        if (!_calls.TryGetValue(modelName, out var durations))
         {
-            _inModels += Stopwatch.GetElapsedTime(started);
+            _calls[modelName] = durations = [];
         }
-        _calls[modelName] = _calls.GetValueOrDefault(modelName) + 1;
+        durations.Add(elapsed);
     }
 
     /// <summary>Rows of the UNet batch, recorded by the denoising loop.</summary>
     public int UNetBatch { get; set; }
 
-    public GenerationStatistics Statistics() => new(new Dictionary<string, int>(_calls), _inModels, _total.Elapsed, UNetBatch);
+    public GenerationStatistics Statistics() => new(
+        _calls.ToDictionary(c => c.Key, c => (IReadOnlyList<TimeSpan>)c.Value.ToArray()), _inModels, _total.Elapsed, UNetBatch);
 
     public void Dispose()
     {
