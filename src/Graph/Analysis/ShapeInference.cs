@@ -15,6 +15,7 @@ public sealed class ShapeInference
     private readonly Dictionary<string, long[]> _shapes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long[]> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _assumed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double[]> _floatConstants = new(StringComparer.Ordinal); // Resize scales
 
     private ShapeInference()
     {
@@ -457,8 +458,6 @@ public sealed class ShapeInference
         }
         return _floatConstants.TryGetValue(name, out var scales) ? scales : null;
     }
-
-    private readonly Dictionary<string, double[]> _floatConstants = new(StringComparer.Ordinal);
 
     private void RememberFloats(string name, TensorProto tensor)
     {
