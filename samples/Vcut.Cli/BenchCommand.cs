@@ -36,6 +36,7 @@ internal static class BenchCommand
             Height = command.GetInt("height") ?? (quick ? 64 : manifest.DefaultHeight),
             Width = command.GetInt("width") ?? (quick ? 64 : manifest.DefaultWidth),
             Steps = command.GetInt("steps") ?? (quick ? 3 : 25),
+            DecodeChunkSize = command.GetInt("decode-chunk"),
             Seed = 1,
         };
         command.RejectUnknown();

@@ -24,7 +24,7 @@ internal static class Program
               Rewrite a model directory's UNet for VCUT (found by structure) and add its conditioning cache.
           analyze --model DIR|--preset P [--frames F] [--height H] [--width W] [--steps S] [--videos B] [--no-guidance] [--json]
               Parameters and multiply-accumulates per UNet call and per video for VCUT off, paper and exact.
-          bench [--model DIR] [--quick] [--frames F] [--height H] [--width W] [--steps S] [--repetitions R]
+          bench [--model DIR] [--quick] [--frames F] [--height H] [--width W] [--steps S] [--decode-chunk N] [--repetitions R]
                 [--device cpu|cuda] [--threads N] [--out FILE.json]
               VCUT off, paper and exact side by side: UNet call and video latency (median, spread, ratios to off),
               time outside ONNX Runtime, peak memory. --quick: the embedded tiny model with short settings.
