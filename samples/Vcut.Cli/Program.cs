@@ -21,12 +21,13 @@ internal static class Program
               with --vcut paper|exact the UNet takes VCUT's cached cross-attentions and a conditioning_cache graph is added.
           info DIR [--json]
               Per model: parameters, initializer bytes, inputs and outputs.
-          generate [--model DIR] [--image PATH] [--out DIR] [--frames F] [--steps S] [--height H] [--width W]
+          generate [--model DIR] [--image PATH] [--out FILE.gif|FILE.mp4|DIR] [--frames F] [--steps S] [--height H] [--width W]
                    [--fps N] [--motion-bucket N] [--noise-aug X] [--min-guidance G] [--max-guidance G]
-                   [--decode-chunk N] [--seed N] [--latents FILE.npy]
+                   [--decode-chunk N] [--seed N] [--latents FILE.npy] [--dither floyd-steinberg|ordered|none] [--ffmpeg PATH]
                    [--device cpu|cuda] [--cuda-device N] [--allow-cpu-fallback] [--threads N]
-              One image to one video (PNG frames). Without --model: the embedded tiny model;
-              without --image: the bundled sample picture.
+              One image to one video. Without --model: the embedded tiny model; without --image: the bundled sample
+              picture. --out (default out/video.gif) chooses the format by extension: .gif an animated GIF (no external
+              program), .mp4 H.264 through ffmpeg (must be installed), no extension a folder of PNG frames.
         """;
 
     private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback"];
