@@ -70,7 +70,7 @@ internal static class GenerateCommand
         return writing;
     }
 
-    internal static VideoGenerationOptions ReadOptions(CommandLine command)
+    internal static VideoGenerationOptions ReadOptions(CommandLine command, bool allowLatents = true)
     {
         var options = new VideoGenerationOptions
         {
@@ -86,7 +86,7 @@ internal static class GenerateCommand
             DecodeChunkSize = command.GetInt("decode-chunk"),
             Seed = command.GetUInt64("seed", 0),
         };
-        if (command.Get("latents") is { } latentsPath)
+        if (allowLatents && command.Get("latents") is { } latentsPath)
         {
             var (data, shape) = NpyFile.Read(latentsPath);
             // The reference pipeline's latents are (batch, frames, 4, h, w) or (frames, 4, h, w); one video here.

@@ -93,7 +93,7 @@ public sealed record BatchRowResult(BatchItem Item, BatchRowStatus Status, strin
 /// <param name="AlreadyComplete">Inputs skipped because their video existed.</param>
 /// <param name="Failed">Inputs that failed.</param>
 /// <param name="Elapsed">Time since the batch started.</param>
-/// <param name="Remaining">Estimated time left (the mean time per processed input × inputs left to generate); null until one is processed.</param>
+/// <param name="Remaining">Estimated time left: the mean time of the videos generated so far × the inputs still to do; null until one is generated.</param>
 /// <param name="Current">The input being worked on, or null between inputs.</param>
 /// <param name="Step">The current video's stage and step, when reported.</param>
 /// <param name="Finished">The input that just finished, when this report is about one.</param>

@@ -79,11 +79,12 @@ public static class BatchRunner
         var rows = new List<BatchRowResult>(items.Count);
         var pending = items.Count(item => !IsComplete(item.OutputPath, options.Format));
         var processed = 0;
-        var processedTime = TimeSpan.Zero;
+        var generatedTime = TimeSpan.Zero;
         int generated = 0, complete = 0, failed = 0;
         var cancelled = false;
 
-        TimeSpan? Remaining() => processed == 0 ? null : processedTime / processed * Math.Max(0, pending - processed);
+        // Failures are usually instant (an unreadable file), so the estimate uses the time of generated videos only.
+        TimeSpan? Remaining() => generated == 0 ? null : generatedTime / generated * Math.Max(0, pending - processed);
         void Report(BatchItem? current, GenerationProgress? step, BatchRowResult? finished) =>
             progress?.Report(new BatchProgress(rows.Count, items.Count, generated, complete, failed, clock.Elapsed, Remaining(), current, step, finished));
 
@@ -113,6 +114,7 @@ public static class BatchRunner
                     VideoFileWriter.Write(video, item.OutputPath, writing, cancellationToken);
                     row = new BatchRowResult(item, BatchRowStatus.Generated, null, clock.Elapsed - started);
                     generated++;
+                    generatedTime += row.Time;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -125,7 +127,6 @@ public static class BatchRunner
                     failed++;
                 }
                 processed++;
-                processedTime += row.Time;
             }
             rows.Add(row);
             Report(null, null, row);
