@@ -73,7 +73,12 @@ public static class BatchRunner
         var (items, inputCount) = Plan(options);
         var writing = options.EffectiveWriting;
         // Before any video is made: a missing ffmpeg should fail once, not once per input.
-        VideoFileWriter.EnsureCanWrite(Path.Combine(Path.GetFullPath(options.OutputFolder), "probe" + VideoFileWriter.ExtensionOf(options.Format)), writing);
+        if (options.Format == VideoFormat.Mp4 && !VideoFileWriter.IsFfmpegAvailable(writing))
+        {
+            throw new InvalidOperationException(
+                "MP4 output needs ffmpeg, but " + (writing.FfmpegPath is null ? "no 'ffmpeg' program was found on PATH" : $"the configured ffmpeg '{writing.FfmpegPath}' does not exist") +
+                ". Install it (Debian/Ubuntu: apt-get install ffmpeg), or make GIFs (format gif), which need no external program.");
+        }
         RemoveTemporaries(items);
 
         var rows = new List<BatchRowResult>(items.Count);

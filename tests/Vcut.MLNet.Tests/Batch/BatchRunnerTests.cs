@@ -234,7 +234,8 @@ public sealed class BatchRunnerTests
             Writing = new VideoWriteOptions { FfmpegPath = temp.File("no-ffmpeg") },
         };
         var e = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => BatchRunner.RunAsync(generator.Generate, options));
-        StringAssert.Contains(e.Message, ".gif");
+        StringAssert.Contains(e.Message, "ffmpeg");
+        StringAssert.Contains(e.Message, "GIF");
         Assert.AreEqual(0, generator.Calls);
     }
 
