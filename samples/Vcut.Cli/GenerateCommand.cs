@@ -4,6 +4,7 @@ using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Io;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Sessions;
+using Vcut.Runtime.Video;
 
 namespace Vcut.Cli;
 
@@ -17,11 +18,14 @@ internal static class GenerateCommand
     {
         var modelDirectory = command.Get("model") ?? VideoGenerator.DefaultModelDirectory;
         var imagePath = command.Get("image") ?? SampleImage;
-        var output = command.Get("out") ?? "out/video";
+        var output = command.Get("out") ?? DefaultOutput;
         var options = ReadOptions(command);
+        var writing = ReadWriteOptions(command, options);
         var execution = ReadExecution(command);
         var vcut = command.Get("vcut") is { } mode ? Program.ParseVcut(mode, "vcut") : (Vcut.Graph.Builders.VcutMode?)null;
         command.RejectUnknown();
+        // Before the model runs: an unknown extension or a missing ffmpeg should not cost a video.
+        VideoFileWriter.EnsureCanWrite(output, writing);
 
         var image = RgbImage.Load(imagePath);
         using var generator = VideoGenerator.Open(modelDirectory, execution, vcut);
@@ -33,15 +37,45 @@ internal static class GenerateCommand
         var progress = new ConsoleProgress();
         var video = await generator.GenerateAsync(image, options, progress, cancellationToken).ConfigureAwait(false);
         progress.Finish();
-        var written = FrameWriter.WritePngFrames(video, output);
+        var written = VideoFileWriter.Write(video, output, writing, cancellationToken);
         var stats = video.Statistics;
-        Console.WriteLine($"Wrote {video.FrameCount} frames of {video.Width}×{video.Height} to {written}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Wrote {video.FrameCount} frames of {video.Width}×{video.Height} at {writing.Fps:0.##} fps to {written} ({Describe(written)})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Total {stats.TotalTime.TotalSeconds:F2} s, in ONNX Runtime {stats.TimeInModels.TotalSeconds:F2} s, outside {stats.OutsideFraction:P1}; calls: {string.Join(", ", stats.ModelCalls.Select(c => $"{c.Key} {c.Value}"))}"));
         return 0;
     }
 
-    private static VideoGenerationOptions ReadOptions(CommandLine command)
+    /// <summary>The default output: an animated GIF, which needs no external program.</summary>
+    public const string DefaultOutput = "out/video.gif";
+
+    /// <summary>The format and size of what was written, for the closing line.</summary>
+    internal static string Describe(string written)
+    {
+        if (Directory.Exists(written))
+        {
+            return $"PNG frames, {Directory.GetFiles(written).Sum(f => new FileInfo(f).Length) / 1024.0:F1} KiB";
+        }
+        var format = VideoFileWriter.FormatOf(written) == VideoFormat.Gif ? "animated GIF" : "H.264 MP4";
+        return string.Create(CultureInfo.InvariantCulture, $"{format}, {new FileInfo(written).Length / 1024.0:F1} KiB");
+    }
+
+    /// <summary>How the video file is written: the playback rate is the --fps the model is conditioned on.</summary>
+    internal static VideoWriteOptions ReadWriteOptions(CommandLine command, VideoGenerationOptions options)
+    {
+        var dithering = (command.Get("dither") ?? "floyd-steinberg") switch
+        {
+            "floyd-steinberg" => GifDithering.FloydSteinberg,
+            "ordered" => GifDithering.Ordered,
+            "none" => GifDithering.None,
+            var other => throw new UsageException($"--dither expects 'floyd-steinberg', 'ordered' or 'none', got '{other}'."),
+        };
+        var writing = new VideoWriteOptions { Fps = options.Fps, GifDithering = dithering, FfmpegPath = command.Get("ffmpeg") };
+        writing.Validate();
+        return writing;
+    }
+
+    internal static VideoGenerationOptions ReadOptions(CommandLine command, bool allowLatents = true)
     {
         var options = new VideoGenerationOptions
         {
@@ -57,7 +91,7 @@ internal static class GenerateCommand
             DecodeChunkSize = command.GetInt("decode-chunk"),
             Seed = command.GetUInt64("seed", 0),
         };
-        if (command.Get("latents") is { } latentsPath)
+        if (allowLatents && command.Get("latents") is { } latentsPath)
         {
             var (data, shape) = NpyFile.Read(latentsPath);
             // The reference pipeline's latents are (batch, frames, 4, h, w) or (frames, 4, h, w); one video here.
@@ -75,7 +109,7 @@ internal static class GenerateCommand
         return options;
     }
 
-    private static ExecutionOptions ReadExecution(CommandLine command)
+    internal static ExecutionOptions ReadExecution(CommandLine command)
     {
         var device = (command.Get("device") ?? "cpu") switch
         {
@@ -93,7 +127,7 @@ internal static class GenerateCommand
     }
 
     /// <summary>One status line, rewritten in place when the error stream is a terminal.</summary>
-    private sealed class ConsoleProgress : IProgress<GenerationProgress>
+    internal sealed class ConsoleProgress : IProgress<GenerationProgress>
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly bool _interactive = !Console.IsErrorRedirected;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Vcut.Graph.Analysis;
 using Vcut.Graph.Architecture;
@@ -30,12 +31,21 @@ internal static class Program
               time outside ONNX Runtime, peak memory. --quick: the embedded tiny model with short settings.
           info DIR [--json]
               Per model: parameters, initializer bytes, inputs and outputs.
-          generate [--model DIR] [--image PATH] [--out DIR] [--frames F] [--steps S] [--height H] [--width W]
+          generate [--model DIR] [--image PATH] [--out FILE.gif|FILE.mp4|DIR] [--frames F] [--steps S] [--height H] [--width W]
                    [--fps N] [--motion-bucket N] [--noise-aug X] [--min-guidance G] [--max-guidance G]
                    [--decode-chunk N] [--seed N] [--latents FILE.npy] [--vcut off|paper|exact]
+                   [--dither floyd-steinberg|ordered|none] [--ffmpeg PATH]
                    [--device cpu|cuda] [--cuda-device N] [--allow-cpu-fallback] [--threads N]
-              One image to one video (PNG frames). Without --model: the embedded tiny model;
-              without --image: the bundled sample picture.
+              One image to one video. Without --model: the embedded tiny model; without --image: the bundled sample
+              picture. --out (default out/video.gif) chooses the format by extension: .gif an animated GIF (no external
+              program), .mp4 H.264 through ffmpeg (must be installed), no extension a folder of PNG frames.
+          batch --input FOLDER|FILE.csv --out FOLDER [--model DIR] [--format gif|mp4|png] [--column NAME]
+                [--shard i/n | --shards n] [--seed BASE] [generate's video, --dither, --ffmpeg and device options]
+              Every image to a video in --out (a/cat.png -> a/cat.gif), one after another, with a progress bar and ETA.
+              A bad image is reported and skipped; the exit code is 1 if any failed. Videos already complete are skipped,
+              so re-running the command resumes after a crash or Ctrl-C. Each image's seed derives from --seed and its
+              path, so a re-run makes the same videos. --shard i/n handles a deterministic 1/n of the inputs; --shards n
+              takes i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array).
         """;
 
     private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback", "no-guidance", "quick"];
@@ -45,9 +55,17 @@ internal static class Program
         using var cancellation = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
-            e.Cancel = true;
+            // The first Ctrl-C stops cleanly (the video in progress is dropped, nothing half-written is left);
+            // a second one ends the process at once.
+            e.Cancel = !cancellation.IsCancellationRequested;
             cancellation.Cancel();
         };
+        // SIGTERM (a Kubernetes pod being stopped, Slurm's scancel) stops cleanly too, so a re-run resumes.
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancellation.Cancel();
+        });
         try
         {
             if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
@@ -64,6 +82,7 @@ internal static class Program
                 "analyze" => AnalyzeCommand.Run(command),
                 "bench" => BenchCommand.Run(command, cancellation.Token),
                 "generate" => await GenerateCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),
+                "batch" => await BatchCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"Unknown command '{args[0]}'."),
             };
         }
@@ -78,7 +97,7 @@ internal static class Program
             Console.Error.WriteLine("vcut: cancelled.");
             return 130;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or InsufficientMemoryException)
         {
             Console.Error.WriteLine($"vcut: {e.Message}");
             return 1;

@@ -28,10 +28,38 @@ internal sealed class AtomicFile : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var target = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(target) ?? throw new IOException($"'{target}' has no parent folder.");
-        var temporary = Path.Combine(folder, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
+        var temporary = TemporaryPathFor(target);
         return new AtomicFile(target, temporary, new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None));
     }
+
+    /// <summary>
+    /// A fresh temporary name next to <paramref name="target"/>: <c>.NAME.tmp-GUID</c> in the same folder, hidden
+    /// and recognisable (<see cref="IsTemporaryOf"/>), so a run killed before its rename leaves only such names.
+    /// </summary>
+    public static string TemporaryPathFor(string target)
+    {
+        var full = Path.GetFullPath(target);
+        var folder = Path.GetDirectoryName(full) ?? throw new IOException($"'{full}' has no parent folder.");
+        return Path.Combine(folder, $".{Path.GetFileName(full)}{TemporaryMarker}{Guid.NewGuid():N}");
+    }
+
+    /// <summary>
+    /// Whether the file or folder name <paramref name="entryName"/> is a temporary made by <see cref="TemporaryPathFor"/>
+    /// for the name <paramref name="targetName"/> (both without folder).
+    /// </summary>
+    public static bool IsTemporaryOf(string entryName, string targetName)
+    {
+        var prefixLength = 1 + targetName.Length + TemporaryMarker.Length;
+        return entryName.Length == prefixLength + 32
+            && entryName[0] == '.'
+            && entryName.AsSpan(1, targetName.Length).SequenceEqual(targetName)
+            && entryName.AsSpan(1 + targetName.Length, TemporaryMarker.Length).SequenceEqual(TemporaryMarker)
+            && !entryName.AsSpan(prefixLength).ContainsAnyExcept(HexDigits);
+    }
+
+    private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdef");
+
+    private const string TemporaryMarker = ".tmp-";
 
     /// <summary>Flushes the content to disk and moves it over the target.</summary>
     public void Commit()
