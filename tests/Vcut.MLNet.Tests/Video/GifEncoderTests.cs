@@ -145,7 +145,7 @@ public sealed class GifEncoderTests
     public void RejectsEmptyAndOversizedVideos()
     {
         using var stream = new MemoryStream();
-        var empty = new GeneratedVideo([], 0, 8, 8, new GenerationStatistics(new Dictionary<string, int>(), TimeSpan.Zero, TimeSpan.Zero, 1));
+        var empty = new GeneratedVideo([], 0, 8, 8, new GenerationStatistics(new Dictionary<string, IReadOnlyList<TimeSpan>>(), TimeSpan.Zero, TimeSpan.Zero, 1));
         Assert.ThrowsExactly<ArgumentException>(() => GifEncoder.Encode(empty, stream));
         var wide = new GeneratedVideo(new float[3 * 65536], 1, 1, 65536, empty.Statistics);
         var e = Assert.ThrowsExactly<ArgumentException>(() => GifEncoder.Encode(wide, stream));

@@ -27,7 +27,7 @@ internal static class VideoTestData
             }
         }
         return new GeneratedVideo(data, frames, height, width,
-            new GenerationStatistics(new Dictionary<string, int>(), TimeSpan.Zero, TimeSpan.Zero, 1));
+            new GenerationStatistics(new Dictionary<string, IReadOnlyList<TimeSpan>>(), TimeSpan.Zero, TimeSpan.Zero, 1));
     }
 
     /// <summary>The 8-bit value the writers store for a float (as RgbImage.SavePng: round half to even).</summary>
