@@ -19,7 +19,21 @@ public sealed class VideoGenerator : IDisposable
 {
     private readonly SvdSessions _sessions;
 
-    private VideoGenerator(SvdSessions sessions) => _sessions = sessions;
+    private VideoGenerator(SvdSessions sessions)
+    {
+        _sessions = sessions;
+        if (sessions.Vcut == VcutMode.Off)
+        {
+            CacheEntries = [new ConditioningCacheEntry(ConditioningCache.ContextName, Manifest.Architecture.ImageEncoder.ProjectionDim)];
+        }
+        else
+        {
+            // The constants the UNet takes, in the cache graph's output order.
+            var cache = sessions[ModelNames.ConditioningCache];
+            CacheEntries = cache.OutputNames.Where(sessions[ModelNames.UNet].InputMetadata.ContainsKey)
+                .Select(name => new ConditioningCacheEntry(name, cache.OutputMetadata[name].Dimensions[1])).ToArray();
+        }
+    }
 
     /// <summary>The embedded default model (the tiny preset with seeded weights), shipped next to the assembly.</summary>
     public static string DefaultModelDirectory => Path.Combine(AppContext.BaseDirectory, "models", "tiny");
@@ -35,6 +49,9 @@ public sealed class VideoGenerator : IDisposable
 
     /// <summary>What the in-memory VCUT rewrite found, when one was made at <see cref="Open"/>.</summary>
     public RewriteReport? Rewrite => _sessions.Rewrite;
+
+    /// <summary>The entries of every <see cref="ConditioningCache"/> this generator computes and consumes, in order.</summary>
+    public IReadOnlyList<ConditioningCacheEntry> CacheEntries { get; }
 
     /// <summary>
     /// Opens a model directory (the embedded default when <paramref name="modelDirectory"/> is null). With
@@ -251,14 +268,12 @@ public sealed class VideoGenerator : IDisposable
         }
         // VCUT: every cross-attention's output is to_out(to_v(c)), the same at every step; compute the constants once
         // per video, each into its own slice of one array.
-        var cache = _sessions[ModelNames.ConditioningCache];
-        var names = cache.OutputNames.Where(_sessions[ModelNames.UNet].InputMetadata.ContainsKey).ToArray();
-        var entries = names.Select(name => new ConditioningCacheEntry(name, cache.OutputMetadata[name].Dimensions[1])).ToArray();
-        var values = new float[rows * entries.Sum(e => e.Width)];
+        var values = new float[rows * CacheEntries.Sum(e => e.Width)];
         using var contextValue = OrtValue.CreateTensorValueFromMemory(context, [rows, 1, embedding.Length]);
-        using var outputs = Bind(values, rows, entries, contextShape: false);
-        calls.Run(ModelNames.ConditioningCache, [ConditioningCache.ContextName], [contextValue], names, outputs.ToArray());
-        return new ConditioningCache(Vcut, rows, entries, values);
+        using var outputs = Bind(values, rows, CacheEntries, contextShape: false);
+        calls.Run(ModelNames.ConditioningCache, [ConditioningCache.ContextName], [contextValue],
+            CacheEntries.Select(e => e.Name).ToArray(), outputs.ToArray());
+        return new ConditioningCache(Vcut, rows, CacheEntries, values);
     }
 
     /// <summary>An <see cref="OrtValue"/> over each entry's slice of <paramref name="values"/>, without copying.</summary>
@@ -280,7 +295,8 @@ public sealed class VideoGenerator : IDisposable
         GaussianRandom random, IProgress<GenerationProgress>? progress, ModelCallRecorder calls)
     {
         var rows = options.GuidanceEnabled ? 2 : 1; // with guidance: row 0 unconditional (zeros), row 1 conditional
-        if (cache.Mode != Vcut || cache.Rows != rows || cache.Values.Length != rows * cache.Entries.Sum(e => e.Width))
+        if (cache.Mode != Vcut || cache.Rows != rows || !cache.Entries.SequenceEqual(CacheEntries)
+            || cache.Values.Length != rows * cache.Entries.Sum(e => e.Width))
         {
             throw new ArgumentException(
                 $"The conditioning cache was computed for VCUT '{cache.Mode}' with {cache.Rows} row(s) ({cache.Values.Length} values); " +

@@ -40,6 +40,7 @@ public sealed class GeneratorStagesTests
         Assert.AreEqual(maxGuidance > 1 ? 2 : 1, cache.Rows);
         Assert.AreEqual(cache.Rows * cache.Entries.Sum(e => e.Width), cache.Values.Length);
         Assert.HasCount(mode switch { VcutMode.Off => 1, VcutMode.Paper => 16, _ => 32 }, cache.Entries);
+        CollectionAssert.AreEqual(generator.CacheEntries.ToArray(), cache.Entries.ToArray());
         Assert.AreEqual(1, video.Statistics.ModelCalls[ModelNames.VaeDecoder]);
     }
 
