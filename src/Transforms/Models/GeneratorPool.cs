@@ -23,17 +23,16 @@ internal static class GeneratorPool
     private static readonly Dictionary<Key, Entry> Entries = [];
     private static readonly Lock Gate = new();
 
-    /// <summary>The number of generators open now (for tests).</summary>
-    internal static int OpenCount
+    /// <summary>The leases held now on the generator for <paramref name="options"/> (0 when it is not open; for tests).</summary>
+    internal static int Leases(VcutVideoOptions options)
     {
-        get
+        lock (Gate)
         {
-            lock (Gate)
-            {
-                return Entries.Count;
-            }
+            return Entries.TryGetValue(KeyOf(options), out var entry) ? entry.Leases : 0;
         }
     }
+
+    private static Key KeyOf(VcutVideoOptions options) => new(ModelShapes.DirectoryOf(options), options.Vcut, options.Execution);
 
     /// <summary>A lease on the generator for <paramref name="options"/>, opening it if no one holds it.</summary>
     /// <exception cref="DirectoryNotFoundException">The model directory does not exist.</exception>
@@ -41,7 +40,7 @@ internal static class GeneratorPool
     /// <exception cref="InvalidOperationException">CUDA cannot start and CPU fallback is off; or an impossible VCUT mode.</exception>
     public static GeneratorLease Acquire(VcutVideoOptions options)
     {
-        var key = new Key(ModelShapes.DirectoryOf(options), options.Vcut, options.Execution);
+        var key = KeyOf(options);
         Entry entry;
         lock (Gate)
         {
