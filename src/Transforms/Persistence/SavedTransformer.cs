@@ -33,13 +33,24 @@ internal interface ISavableVcutTransformer : ITransformer
     SavedTransformer Describe();
 }
 
-/// <summary>The placeholder's input: no columns.</summary>
-public sealed class VcutPlaceholderInput;
+/// <summary>
+/// The placeholder's input: one column that no data has, named to say what to do, so that a model saved by
+/// <c>SaveWithVcut</c> and loaded by ML.NET's own <c>Load</c> fails at once, at <c>Transform</c>, with the way out in the message.
+/// </summary>
+public sealed class VcutPlaceholderInput
+{
+    /// <summary>The column's name.</summary>
+    public const string ColumnName = "(a Vcut transformer, not restored: load this model with mlContext.Model.LoadWithVcut)";
 
-/// <summary>The placeholder's output: one marker column, present only when a saved model was loaded without Vcut.</summary>
+    /// <summary>Never read.</summary>
+    [Microsoft.ML.Data.ColumnName(ColumnName)]
+    public float Marker;
+}
+
+/// <summary>The placeholder's output: one marker column.</summary>
 public sealed class VcutPlaceholderOutput
 {
-    /// <summary>Never set: reading it throws, saying how to load the model.</summary>
+    /// <summary>Never set: the mapping throws, saying how to load the model.</summary>
     public float VcutTransformerNotRestored;
 }
 
