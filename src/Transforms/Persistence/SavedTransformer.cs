@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.ML;
 using Microsoft.ML.Transforms;
 
@@ -24,6 +25,24 @@ internal sealed record SavedTransformers(string Format, SavedTransformer[] Trans
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        // Only what is read back: computed properties (such as VideoGenerationOptions.GuidanceEnabled) are left out.
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver
+        {
+            Modifiers =
+            {
+                static info =>
+                {
+                    if (info.Kind != JsonTypeInfoKind.Object)
+                    {
+                        return;
+                    }
+                    foreach (var property in info.Properties.Where(p => p.Set is null).ToArray())
+                    {
+                        info.Properties.Remove(property);
+                    }
+                },
+            },
+        },
     };
 }
 
