@@ -19,7 +19,21 @@ public sealed class VideoGenerator : IDisposable
 {
     private readonly SvdSessions _sessions;
 
-    private VideoGenerator(SvdSessions sessions) => _sessions = sessions;
+    private VideoGenerator(SvdSessions sessions)
+    {
+        _sessions = sessions;
+        if (sessions.Vcut == VcutMode.Off)
+        {
+            CacheEntries = [new ConditioningCacheEntry(ConditioningCache.ContextName, Manifest.Architecture.ImageEncoder.ProjectionDim)];
+        }
+        else
+        {
+            // The constants the UNet takes, in the cache graph's output order.
+            var cache = sessions[ModelNames.ConditioningCache];
+            CacheEntries = cache.OutputNames.Where(sessions[ModelNames.UNet].InputMetadata.ContainsKey)
+                .Select(name => new ConditioningCacheEntry(name, cache.OutputMetadata[name].Dimensions[1])).ToArray();
+        }
+    }
 
     /// <summary>The embedded default model (the tiny preset with seeded weights), shipped next to the assembly.</summary>
     public static string DefaultModelDirectory => Path.Combine(AppContext.BaseDirectory, "models", "tiny");
@@ -35,6 +49,9 @@ public sealed class VideoGenerator : IDisposable
 
     /// <summary>What the in-memory VCUT rewrite found, when one was made at <see cref="Open"/>.</summary>
     public RewriteReport? Rewrite => _sessions.Rewrite;
+
+    /// <summary>The entries of every <see cref="ConditioningCache"/> this generator computes and consumes, in order.</summary>
+    public IReadOnlyList<ConditioningCacheEntry> CacheEntries { get; }
 
     /// <summary>
     /// Opens a model directory (the embedded default when <paramref name="modelDirectory"/> is null). With
@@ -74,10 +91,120 @@ public sealed class VideoGenerator : IDisposable
         var conditioning = EncodeConditioningLatent(image, shape, options.NoiseAugStrength, random, calls);
         progress?.Report(new GenerationProgress(GenerationStage.EncodingLatent, 1, 1));
 
-        var latents = Denoise(embedding, conditioning, shape, options, random, progress, calls);
+        var cache = ComputeCache(embedding, options.GuidanceEnabled ? 2 : 1, calls);
+        var latents = Denoise(cache, conditioning, shape, options, random, progress, calls);
         var frames = Decode(latents, shape, options.DecodeChunkSize ?? shape.Frames, progress, calls);
         progress?.Report(new GenerationProgress(GenerationStage.Done, 1, 1));
         return new GeneratedVideo(frames, shape.Frames, shape.Height, shape.Width, calls.Statistics());
+    }
+
+    // The stages of Generate, one by one: chained with the same options they give the same video, bit for bit.
+
+    /// <summary>
+    /// Stage 1 of <see cref="Generate"/>: the CLIP image embedding of <paramref name="image"/>
+    /// (<c>ProjectionDim</c> values, spec §7 steps 1–2).
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled; the running model call is terminated.</exception>
+    public float[] EncodeImage(RgbImage image, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var calls = new ModelCallRecorder(_sessions, cancellationToken);
+        return EncodeImage(image, calls);
+    }
+
+    /// <summary>
+    /// Stage 2 of <see cref="Generate"/>: the VAE latent of the conditioning image (latent channels × H/8 × W/8, spec §7
+    /// step 3), with the noise augmentation drawn first from the stream of <see cref="VideoGenerationOptions.Seed"/>, as
+    /// <see cref="Generate"/> draws it.
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options (named in the message).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the running model call is terminated.</exception>
+    public float[] EncodeConditioningLatent(RgbImage image, VideoGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        options = Validated(options);
+        var shape = VideoShape.Resolve(Manifest, options);
+        using var calls = new ModelCallRecorder(_sessions, cancellationToken);
+        return EncodeConditioningLatent(image, shape, options.NoiseAugStrength, new GaussianRandom(options.Seed), calls);
+    }
+
+    /// <summary>
+    /// Stage 3 of <see cref="Generate"/>: what the UNet is conditioned on, from the CLIP <paramref name="embedding"/>:
+    /// in a VCUT mode the cross-attention constants (one conditioning-cache call), with VCUT off the context.
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options, or an embedding of the wrong length.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the running model call is terminated.</exception>
+    public ConditioningCache ComputeCache(float[] embedding, VideoGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(embedding);
+        options = Validated(options);
+        RequireLength(embedding, Manifest.Architecture.ImageEncoder.ProjectionDim, "the image embedding", "the encoder's projection width");
+        using var calls = new ModelCallRecorder(_sessions, cancellationToken);
+        return ComputeCache(embedding, options.GuidanceEnabled ? 2 : 1, calls);
+    }
+
+    /// <summary>
+    /// Stage 4 of <see cref="Generate"/>: the denoising loop (spec §7 steps 4–6), from the conditioning
+    /// <paramref name="cache"/> and the <paramref name="conditioningLatent"/>, to the video latents (frames × latent
+    /// channels × H/8 × W/8, not yet divided by the VAE scaling factor). The initial latents continue the stream of
+    /// <see cref="VideoGenerationOptions.Seed"/> after the conditioning image's noise, as in <see cref="Generate"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options, an input of the wrong length, or a cache of another VCUT mode or guidance.</exception>
+    /// <exception cref="InsufficientMemoryException">The video's estimated memory exceeds the budget.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the running model call is terminated.</exception>
+    public float[] Denoise(ConditioningCache cache, float[] conditioningLatent, VideoGenerationOptions? options = null,
+        IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(conditioningLatent);
+        options = Validated(options);
+        var shape = VideoShape.Resolve(Manifest, options);
+        RequireLength(conditioningLatent, shape.LatentChannels * shape.LatentHeight * shape.LatentWidth, "the conditioning latent",
+            $"{shape.LatentChannels}×{shape.LatentHeight}×{shape.LatentWidth} for {shape.Width}×{shape.Height}");
+        CheckMemory(shape, options);
+        var random = new GaussianRandom(options.Seed);
+        if (options.InitialLatents is null)
+        {
+            random.Fill(new float[3 * shape.Height * shape.Width]); // the conditioning image's noise comes first in the stream
+        }
+        using var calls = new ModelCallRecorder(_sessions, cancellationToken);
+        return Denoise(cache, conditioningLatent, shape, options, random, progress, calls);
+    }
+
+    /// <summary>
+    /// Stage 5 of <see cref="Generate"/>: decodes video <paramref name="latents"/> (as <see cref="Denoise(ConditioningCache, float[], VideoGenerationOptions?, IProgress{GenerationProgress}?, CancellationToken)"/> returns
+    /// them; not modified) into frames in [0, 1], in chunks of <see cref="VideoGenerationOptions.DecodeChunkSize"/> (spec §7 step 7).
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options or latents of the wrong length.</exception>
+    /// <exception cref="InsufficientMemoryException">The video's estimated memory exceeds the budget.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the running model call is terminated.</exception>
+    public GeneratedVideo Decode(float[] latents, VideoGenerationOptions? options = null,
+        IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(latents);
+        options = Validated(options);
+        var shape = VideoShape.Resolve(Manifest, options);
+        RequireLength(latents, shape.Frames * shape.LatentChannels * shape.LatentHeight * shape.LatentWidth, "the video latents",
+            $"{shape.Frames}×{shape.LatentChannels}×{shape.LatentHeight}×{shape.LatentWidth}");
+        CheckMemory(shape, options);
+        using var calls = new ModelCallRecorder(_sessions, cancellationToken);
+        var frames = Decode((float[])latents.Clone(), shape, options.DecodeChunkSize ?? shape.Frames, progress, calls);
+        return new GeneratedVideo(frames, shape.Frames, shape.Height, shape.Width, calls.Statistics());
+    }
+
+    private static VideoGenerationOptions Validated(VideoGenerationOptions? options)
+    {
+        options ??= new VideoGenerationOptions();
+        options.Validate();
+        return options;
+    }
+
+    private static void RequireLength(float[] values, int expected, string what, string because)
+    {
+        if (values.Length != expected)
+        {
+            throw new ArgumentException($"{char.ToUpperInvariant(what[0])}{what[1..]} has {values.Length} values, expected {expected} ({because}).");
+        }
     }
 
     /// <summary>The estimated peak memory of a video with these options (see <see cref="MemoryEstimate"/>).</summary>
@@ -130,10 +257,51 @@ public sealed class VideoGenerator : IDisposable
         return latent.Data;
     }
 
-    private float[] Denoise(float[] embedding, float[] conditioning, VideoShape shape, VideoGenerationOptions options,
+    private ConditioningCache ComputeCache(float[] embedding, int rows, ModelCallRecorder calls)
+    {
+        // The CLIP context: with guidance row 0 is unconditional (zeros), row 1 conditional.
+        var context = new float[rows * embedding.Length];
+        embedding.CopyTo(context, (rows - 1) * embedding.Length);
+        if (Vcut == VcutMode.Off)
+        {
+            return new ConditioningCache(Vcut, rows, [new ConditioningCacheEntry(ConditioningCache.ContextName, embedding.Length)], context);
+        }
+        // VCUT: every cross-attention's output is to_out(to_v(c)), the same at every step; compute the constants once
+        // per video, each into its own slice of one array.
+        var values = new float[rows * CacheEntries.Sum(e => e.Width)];
+        using var contextValue = OrtValue.CreateTensorValueFromMemory(context, [rows, 1, embedding.Length]);
+        using var outputs = Bind(values, rows, CacheEntries, contextShape: false);
+        calls.Run(ModelNames.ConditioningCache, [ConditioningCache.ContextName], [contextValue],
+            CacheEntries.Select(e => e.Name).ToArray(), outputs.ToArray());
+        return new ConditioningCache(Vcut, rows, CacheEntries, values);
+    }
+
+    /// <summary>An <see cref="OrtValue"/> over each entry's slice of <paramref name="values"/>, without copying.</summary>
+    private static DisposableList<OrtValue> Bind(float[] values, int rows, IReadOnlyList<ConditioningCacheEntry> entries, bool contextShape)
+    {
+        var bound = new DisposableList<OrtValue>();
+        var offset = 0;
+        foreach (var entry in entries)
+        {
+            var length = rows * entry.Width;
+            long[] shape = contextShape ? [rows, 1, entry.Width] : [rows, entry.Width];
+            bound.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, values.AsMemory(offset, length), shape));
+            offset += length;
+        }
+        return bound;
+    }
+
+    private float[] Denoise(ConditioningCache cache, float[] conditioning, VideoShape shape, VideoGenerationOptions options,
         GaussianRandom random, IProgress<GenerationProgress>? progress, ModelCallRecorder calls)
     {
         var rows = options.GuidanceEnabled ? 2 : 1; // with guidance: row 0 unconditional (zeros), row 1 conditional
+        if (cache.Mode != Vcut || cache.Rows != rows || !cache.Entries.SequenceEqual(CacheEntries)
+            || cache.Values.Length != rows * cache.Entries.Sum(e => e.Width))
+        {
+            throw new ArgumentException(
+                $"The conditioning cache was computed for VCUT '{cache.Mode}' with {cache.Rows} row(s) ({cache.Values.Length} values); " +
+                $"this generator runs VCUT '{Vcut}' and these options need {rows} row(s) (guidance {(rows == 2 ? "on" : "off")}).");
+        }
         var frames = shape.Frames;
         var channels = shape.LatentChannels;
         var plane = shape.LatentHeight * shape.LatentWidth;
@@ -159,16 +327,14 @@ public sealed class VideoGenerator : IDisposable
 
         using var sample = new TensorBuffer(rows, frames, 2 * channels, shape.LatentHeight, shape.LatentWidth);
         using var timestep = new TensorBuffer(1);
-        using var context = new TensorBuffer(rows, 1, embedding.Length);
-        using var constants = new DisposableList<TensorBuffer>();
+        using var conditioningValues = Bind(cache.Values, rows, cache.Entries, contextShape: Vcut == VcutMode.Off);
         using var timeIds = new TensorBuffer(rows, 3);
         using var velocity = new TensorBuffer(rows, frames, channels, shape.LatentHeight, shape.LatentWidth);
         var guided = rows == 2 ? new float[latents.Length] : velocity.Data;
         var guidance = new ClassifierFreeGuidance(options.MinGuidanceScale, options.MaxGuidanceScale);
 
-        // Per-video constants, written once: the CLIP token, the added time ids and the conditioning latent in
-        // channels [C, 2C) of every frame (zeros in the unconditional row).
-        embedding.CopyTo(context.Span[((rows - 1) * embedding.Length)..]);
+        // Per-video constants, written once: the added time ids and the conditioning latent in channels [C, 2C) of
+        // every frame (zeros in the unconditional row); the cache (or the CLIP context) is bound as it is.
         for (var row = 0; row < rows; row++)
         {
             timeIds.Span[row * 3] = options.Fps - 1;
@@ -181,27 +347,8 @@ public sealed class VideoGenerator : IDisposable
             conditioning.CopyTo(sample.Span.Slice(((conditionalRow * frames + frame) * 2 + 1) * latentFrame, latentFrame));
         }
 
-        List<string> inputNames = ["sample", "timestep", "added_time_ids"];
-        List<OrtValue> inputs = [sample.Value, timestep.Value, timeIds.Value];
-        if (Vcut == VcutMode.Off)
-        {
-            inputNames.Add("encoder_hidden_states");
-            inputs.Add(context.Value);
-        }
-        else
-        {
-            // VCUT: every cross-attention's output is to_out(to_v(c)), the same at every step; compute the
-            // constants once per video and bind them to the UNet at every step.
-            var cache = _sessions[ModelNames.ConditioningCache];
-            var names = cache.OutputNames.Where(_sessions[ModelNames.UNet].InputMetadata.ContainsKey).ToArray();
-            foreach (var name in names)
-            {
-                constants.Add(new TensorBuffer(rows, cache.OutputMetadata[name].Dimensions[1]));
-            }
-            calls.Run(ModelNames.ConditioningCache, ["encoder_hidden_states"], [context.Value], names, constants.Select(c => c.Value).ToArray());
-            inputNames.AddRange(names);
-            inputs.AddRange(constants.Select(c => c.Value));
-        }
+        List<string> inputNames = ["sample", "timestep", "added_time_ids", .. cache.Entries.Select(e => e.Name)];
+        List<OrtValue> inputs = [sample.Value, timestep.Value, timeIds.Value, .. conditioningValues];
         var inputNameArray = inputNames.ToArray();
         var inputArray = inputs.ToArray();
         string[] outputNames = ["out_sample"];

@@ -1,0 +1,77 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Vcut.MLNet.Mapping;
+using Vcut.MLNet.Models;
+
+namespace Vcut.MLNet;
+
+/// <summary>
+/// The common behaviour of the Vcut estimators: the schema is checked by <see cref="GetOutputSchema"/> and by
+/// <see cref="Fit"/> (missing input column, wrong type, unknown model directory, options that do not fit the model),
+/// and <see cref="Fit"/> opens the model's sessions (shared by every Vcut transformer of the same model, VCUT mode and
+/// execution options). Nothing is learned from the data: fitting reads no rows.
+/// </summary>
+/// <typeparam name="TTransformer">The transformer <see cref="Fit"/> returns.</typeparam>
+public abstract class VcutRowEstimator<TTransformer> : IEstimator<TTransformer>
+    where TTransformer : class, ITransformer
+{
+    private protected VcutRowEstimator(string stageName, string outputColumnName, VcutVideoOptions? options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
+        options?.Validate();
+        StageName = stageName;
+        OutputColumnName = outputColumnName;
+        Options = options;
+    }
+
+    /// <summary>The options (null for a stage that runs no model).</summary>
+    public VcutVideoOptions? Options { get; }
+
+    /// <summary>The name of the column the transformer adds.</summary>
+    public string OutputColumnName { get; }
+
+    private protected string StageName { get; }
+
+    /// <summary>Checks <paramref name="input"/>'s schema and opens the model; reads no rows.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An input column is missing or of the wrong type (named, with what was expected).</exception>
+    /// <exception cref="DirectoryNotFoundException">The model directory does not exist (the message names the path).</exception>
+    /// <exception cref="InvalidDataException">The directory is not a Vcut model directory, or a model does not match the pipeline.</exception>
+    /// <exception cref="ArgumentException">The options do not fit the model.</exception>
+    public TTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var shapes = Resolve();
+        foreach (var column in Inputs(shapes))
+        {
+            column.Find(input.Schema, StageName);
+        }
+        return Create(shapes);
+    }
+
+    /// <summary>The schema after the transformer: the input's columns plus the output column (replacing one of the same name).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An input column is missing or of the wrong kind or item type.</exception>
+    /// <exception cref="DirectoryNotFoundException">The model directory does not exist.</exception>
+    /// <exception cref="InvalidDataException">The directory is not a Vcut model directory.</exception>
+    /// <exception cref="ArgumentException">The options do not fit the model.</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var shapes = Resolve();
+        foreach (var column in Inputs(shapes))
+        {
+            column.Check(inputSchema, StageName);
+        }
+        return SchemaShapes.WithColumn(inputSchema, OutputColumnName, OutputType(shapes));
+    }
+
+    private ModelShapes? Resolve() => Options is null ? null : ModelShapes.Resolve(Options);
+
+    private protected abstract IReadOnlyList<InputColumn> Inputs(ModelShapes? shapes);
+
+    private protected abstract VectorDataViewType OutputType(ModelShapes? shapes);
+
+    /// <summary>The transformer, without looking at data (also used when a saved model is loaded).</summary>
+    private protected abstract TTransformer Create(ModelShapes? shapes);
+
+    internal TTransformer CreateWithoutData() => Create(Resolve());
+}

@@ -1,0 +1,29 @@
+using Microsoft.ML.Data;
+using Vcut.MLNet.Mapping;
+using Vcut.MLNet.Persistence;
+using Vcut.Runtime.Imaging;
+
+namespace Vcut.MLNet;
+
+/// <summary>
+/// The fitted <see cref="ClipImagePreprocessingEstimator"/>: adds the CLIP encoder's input, <c>Vector&lt;Single, 3, 224, 224&gt;</c>,
+/// computed from each row's image by <see cref="ClipImagePreprocessor"/>. Lazy and thread-safe as described on
+/// <see cref="VcutRowTransformer"/>; holds no model.
+/// </summary>
+public sealed class ClipImagePreprocessingTransformer : VcutRowTransformer
+{
+    internal const string Kind = "clip-preprocessing";
+
+    internal static readonly VectorDataViewType Type = new(NumberDataViewType.Single, 3, ClipImagePreprocessor.Size, ClipImagePreprocessor.Size);
+
+    internal ClipImagePreprocessingTransformer(string outputColumnName, string inputColumnName)
+        : base(nameof(ClipImagePreprocessingTransformer), options: null, shapes: null, lease: null,
+            [new ImageInputColumn(inputColumnName)], outputColumnName, Type)
+    {
+    }
+
+    private protected override float[] Compute(object[] inputs, CancellationToken cancellationToken) =>
+        ClipImagePreprocessor.Preprocess((RgbImage)inputs[0]);
+
+    private protected override SavedTransformer Describe() => new(Kind, OutputColumnName, [.. InputColumnNames], Options: null);
+}
