@@ -12,7 +12,7 @@ namespace Vcut.Cli;
 /// <summary>The <c>vcut</c> command line.</summary>
 internal static class Program
 {
-    private const string Usage = """
+    private static readonly string Usage = $"""
         usage: vcut <command> [options]
 
         commands:
@@ -20,6 +20,7 @@ internal static class Program
                       [--vcut off|paper|exact]
               Build the four SVD graphs (image_encoder, vae_encoder, unet, vae_decoder) into a model directory;
               with --vcut paper|exact the UNet takes VCUT's cached cross-attentions and a conditioning_cache graph is added.
+        {ConvertCommand.Usage}
           rewrite --model DIR --mode paper|exact --out DIR
               Rewrite a model directory's UNet for VCUT (found by structure) and add its conditioning cache.
           analyze --model DIR|--preset P [--frames F] [--height H] [--width W] [--steps S] [--videos B] [--no-guidance] [--json]
@@ -34,7 +35,7 @@ internal static class Program
               without --image: the bundled sample picture.
         """;
 
-    private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback", "no-guidance"];
+    private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback", "no-guidance", "fp16"];
 
     private static async Task<int> Main(string[] args)
     {
@@ -57,6 +58,7 @@ internal static class Program
                 "build-model" => BuildModel(command, cancellation.Token),
                 "info" => Info(command),
                 "rewrite" => Rewrite(command, cancellation.Token),
+                "convert" => ConvertCommand.Run(command, cancellation.Token),
                 "analyze" => AnalyzeCommand.Run(command),
                 "generate" => await GenerateCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"Unknown command '{args[0]}'."),

@@ -72,6 +72,36 @@ internal static class ConvertFixture
     /// <summary>The path of a graph inside a model directory.</summary>
     public static string ModelFile(string directory, string model) => Path.Combine(directory, ModelNames.RelativePath(model));
 
+    /// <summary>
+    /// How far a float16 graph's output may be from the float32 graph's on the same inputs: max |diff| / max |reference|
+    /// and RMS(diff) / RMS(reference). Three times the worst measured (see
+    /// <see cref="ConvertRoundTripTests.Float16OutputEqualsTheFloat16BuilderAndStaysCloseToFloat32"/>).
+    /// </summary>
+    public const float Float16MaxRelative = 3e-2f;
+
+    /// <inheritdoc cref="Float16MaxRelative"/>
+    public const double Float16RmsRelative = 2.5e-2;
+
+    /// <summary>(max |diff| / max |reference|, RMS(diff) / RMS(reference)).</summary>
+    public static (float Max, double Rms) RelativeError(float[] reference, float[] actual)
+    {
+        var scale = reference.Max(MathF.Abs);
+        var worst = reference.Zip(actual, (e, a) => MathF.Abs(e - a)).Max();
+        var rms = Math.Sqrt(reference.Zip(actual, (e, a) => (double)(e - a) * (e - a)).Average());
+        var rmsReference = Math.Sqrt(reference.Average(e => (double)e * e));
+        return (worst / scale, rms / rmsReference);
+    }
+
+    /// <summary>Asserts a float16 output is within <see cref="Float16MaxRelative"/> and <see cref="Float16RmsRelative"/> of the float32 one.</summary>
+    public static (float Max, double Rms) AssertFloat16Close(float[] reference, float[] actual, string what)
+    {
+        Assert.IsTrue(actual.All(float.IsFinite), $"{what}: finite");
+        var (max, rms) = RelativeError(reference, actual);
+        Assert.IsLessThanOrEqualTo(Float16MaxRelative, max, $"{what}: float16 max relative error");
+        Assert.IsLessThanOrEqualTo(Float16RmsRelative, rms, $"{what}: float16 RMS relative error");
+        return (max, rms);
+    }
+
     /// <summary>Entries of a folder, hidden temporary ones included.</summary>
     public static string[] Entries(string folder) => Directory.GetFileSystemEntries(folder).Select(Path.GetFileName).Order().ToArray()!;
 }
