@@ -29,8 +29,8 @@ public sealed record SafetensorsTensor(string Name, string DType, long[] Shape, 
 /// <summary>
 /// A safetensors file, memory-mapped: an 8-byte little-endian header length, a JSON header (per tensor its dtype,
 /// shape and <c>data_offsets</c> into the data section, plus optional <c>__metadata__</c>), then the raw
-/// little-endian data. Opening reads and checks only the header; each read maps just the bytes of one tensor and
-/// unmaps them afterwards, so neither the file nor its resident pages ever accumulate in memory. Every error names
+/// little-endian data. Opening reads and checks only the header; a read maps a few MiB of one tensor at a time and
+/// unmaps them before the next, so neither the file nor its resident pages accumulate in memory. Every error names
 /// the file and, where there is one, the tensor.
 /// </summary>
 public sealed class SafetensorsFile : IDisposable
@@ -38,7 +38,7 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>Headers larger than this are refused (SVD's largest is about 200 kB).</summary>
     public const long MaxHeaderBytes = 100L << 20;
 
-    // Decode F16/BF16 in slices, so a conversion buffer never exceeds this many elements.
+    // Tensors are mapped and decoded in windows of this many elements (4 MiB of F32).
     private const int ChunkElements = 1 << 20;
 
     private static readonly Dictionary<string, int> ElementSizes = new(StringComparer.Ordinal)
@@ -126,47 +126,45 @@ public sealed class SafetensorsFile : IDisposable
             throw new InvalidDataException(
                 $"'{FilePath}': tensor '{key}' has {tensor.ElementCount} elements (shape {tensor.ShapeText}); {destination.Length} were expected.");
         }
-        if (tensor.ByteLength == 0)
+        // One window of at most ChunkElements elements mapped at a time: the resident pages of the mapping never
+        // exceed a few MiB, however large the tensor.
+        var elementSize = tensor.DType == "F32" ? 4 : 2;
+        Half[]? halves = null;
+        ushort[]? words = null;
+        for (var done = 0; done < destination.Length; done += ChunkElements)
         {
-            return; // a view of length 0 would map the whole rest of the file
-        }
-        using var view = _map.CreateViewAccessor(DataOffset + tensor.Begin, tensor.ByteLength, MemoryMappedFileAccess.Read);
-        var buffer = view.SafeMemoryMappedViewHandle;
-        var start = (ulong)view.PointerOffset; // the view starts at a page boundary; the tensor PointerOffset bytes in
-        switch (tensor.DType)
-        {
-            case "F32":
-                buffer.ReadSpan(start, destination);
-                break;
-            case "F16":
+            var count = Math.Min(ChunkElements, destination.Length - done);
+            var target = destination.Slice(done, count);
+            using var view = _map.CreateViewAccessor(DataOffset + tensor.Begin + (long)done * elementSize, (long)count * elementSize, MemoryMappedFileAccess.Read);
+            var buffer = view.SafeMemoryMappedViewHandle;
+            var start = (ulong)view.PointerOffset; // views start at a page boundary; the window PointerOffset bytes in
+            switch (tensor.DType)
             {
-                var halves = new Half[Math.Min(destination.Length, ChunkElements)];
-                for (var done = 0; done < destination.Length; done += halves.Length)
+                case "F32":
+                    buffer.ReadSpan(start, target);
+                    break;
+                case "F16":
                 {
-                    var slice = halves.AsSpan(0, Math.Min(halves.Length, destination.Length - done));
-                    buffer.ReadSpan(start + 2UL * (ulong)done, slice);
-                    var target = destination.Slice(done, slice.Length);
+                    halves ??= new Half[Math.Min(ChunkElements, destination.Length)];
+                    var slice = halves.AsSpan(0, count);
+                    buffer.ReadSpan(start, slice);
                     for (var i = 0; i < slice.Length; i++)
                     {
                         target[i] = (float)slice[i];
                     }
+                    break;
                 }
-                break;
-            }
-            default: // BF16: the upper half of a float32
-            {
-                var words = new ushort[Math.Min(destination.Length, ChunkElements)];
-                for (var done = 0; done < destination.Length; done += words.Length)
+                default: // BF16: the upper half of a float32
                 {
-                    var slice = words.AsSpan(0, Math.Min(words.Length, destination.Length - done));
-                    buffer.ReadSpan(start + 2UL * (ulong)done, slice);
-                    var target = destination.Slice(done, slice.Length);
+                    words ??= new ushort[Math.Min(ChunkElements, destination.Length)];
+                    var slice = words.AsSpan(0, count);
+                    buffer.ReadSpan(start, slice);
                     for (var i = 0; i < slice.Length; i++)
                     {
                         target[i] = BitConverter.Int32BitsToSingle(slice[i] << 16);
                     }
+                    break;
                 }
-                break;
             }
         }
     }

@@ -165,7 +165,8 @@ public static class SvdModelBuilder
         ModelDirectoryWriter.WriteGraphs(outputDirectory, manifest, (modelName, modelPath, token) =>
         {
             var index = names.ToList().IndexOf(modelName);
-            var elementsTotal = ParametersOf(modelName, options).Sum(p => p.ElementCount);
+            var parameters = ParametersOf(modelName, options);
+            var elementsTotal = parameters.Sum(p => p.ElementCount);
             var bytes = elementsTotal * options.Precision.BytesPerElement();
             var external = options.Weights.ProvidesValues && options.ExternalData switch
             {
@@ -181,6 +182,10 @@ public static class SvdModelBuilder
             progress?.Report(new ModelBuildProgress(modelName, index, names.Count, null, 0, elementsTotal, 0, external));
             using var writer = external ? new ExternalDataWriter(Path.Combine(Path.GetDirectoryName(modelPath)!, ExternalDataFileName)) : null;
             var storage = new ParameterStorage(options.Precision, writer);
+            if (options.Weights.ProvidesValues && parameters.Count > 0)
+            {
+                storage.Reserve(parameters.Max(p => p.ElementCount));
+            }
             storage.Stored += (parameter, _) =>
             {
                 token.ThrowIfCancellationRequested();

@@ -46,6 +46,23 @@ public sealed class ParameterStorage
     public event Action<ParameterSpec, long>? Stored;
 
     /// <summary>
+    /// Sizes the reused buffers for parameters of up to <paramref name="elements"/> elements at once, so they are
+    /// allocated once instead of growing (and leaving garbage) parameter by parameter.
+    /// </summary>
+    public void Reserve(long elements)
+    {
+        var count = checked((int)elements);
+        if (_values.Length < count)
+        {
+            _values = new float[count];
+        }
+        if (Precision == GraphPrecision.Float16 && _halves.Length < count)
+        {
+            _halves = new Half[count];
+        }
+    }
+
+    /// <summary>
     /// Fills <paramref name="tensor"/> (already named, typed and shaped) with the values of <paramref name="spec"/>
     /// from <paramref name="weights"/>; leaves it without data when the source is structure-only.
     /// </summary>
