@@ -244,12 +244,34 @@ public sealed class ConvertErrorTests
     }
 
     [TestMethod]
+    public void CancellingInTheMiddleOfAStreamedGraphLeavesNothing()
+    {
+        var snapshot = Snapshot(new SnapshotOptions());
+        using var cancellation = new CancellationTokenSource();
+        var progress = new Synchronous(p =>
+        {
+            if (p.Model == ModelNames.UNet && p.Parameter is not null)
+            {
+                cancellation.Cancel(); // while unet/model.onnx.data is open and half-written
+            }
+        });
+        Assert.ThrowsExactly<OperationCanceledException>(() => CheckpointConverter.Convert(snapshot, Path.Combine(_root, "converted"),
+            new ConversionOptions { ExternalData = ExternalDataPolicy.Always }, progress, cancellation.Token));
+        CollectionAssert.AreEqual(new[] { "snapshot" }, ConvertFixture.Entries(_root), "no output folder and no temporary folder left behind");
+    }
+
+    [TestMethod]
     public void TheOutputMayNotBeInsideTheSnapshot()
     {
         var snapshot = Snapshot(new SnapshotOptions());
         var e = Assert.ThrowsExactly<IOException>(() => CheckpointConverter.Convert(snapshot, Path.Combine(snapshot, "onnx")));
         StringAssert.Contains(e.Message, "inside");
         Assert.IsFalse(Directory.Exists(Path.Combine(snapshot, "onnx")));
+    }
+
+    private sealed class Synchronous(Action<ModelBuildProgress> report) : IProgress<ModelBuildProgress>
+    {
+        public void Report(ModelBuildProgress value) => report(value);
     }
 
     private static string EditOffsets(string header, string key, Func<long, long, (long, long)> change)
