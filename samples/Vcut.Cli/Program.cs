@@ -13,7 +13,7 @@ namespace Vcut.Cli;
 /// <summary>The <c>vcut</c> command line.</summary>
 internal static class Program
 {
-    private const string Usage = """
+    private static readonly string Usage = $"""
         usage: vcut <command> [options]
 
         commands:
@@ -21,6 +21,7 @@ internal static class Program
                       [--vcut off|paper|exact]
               Build the four SVD graphs (image_encoder, vae_encoder, unet, vae_decoder) into a model directory;
               with --vcut paper|exact the UNet takes VCUT's cached cross-attentions and a conditioning_cache graph is added.
+        {ConvertCommand.Usage}
           rewrite --model DIR --mode paper|exact --out DIR
               Rewrite a model directory's UNet for VCUT (found by structure) and add its conditioning cache.
           analyze --model DIR|--preset P [--frames F] [--height H] [--width W] [--steps S] [--videos B] [--no-guidance] [--json]
@@ -48,7 +49,7 @@ internal static class Program
               takes i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array).
         """;
 
-    private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback", "no-guidance", "quick"];
+    private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback", "no-guidance", "quick", "fp16"];
 
     private static async Task<int> Main(string[] args)
     {
@@ -79,6 +80,7 @@ internal static class Program
                 "build-model" => BuildModel(command, cancellation.Token),
                 "info" => Info(command),
                 "rewrite" => Rewrite(command, cancellation.Token),
+                "convert" => ConvertCommand.Run(command, cancellation.Token),
                 "analyze" => AnalyzeCommand.Run(command),
                 "bench" => BenchCommand.Run(command, cancellation.Token),
                 "generate" => await GenerateCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),

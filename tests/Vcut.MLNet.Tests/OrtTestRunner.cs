@@ -24,6 +24,22 @@ internal static class OrtTestRunner
     {
         using var options = new SessionOptions { IntraOpNumThreads = 2, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = new InferenceSession(model, options);
+        return Run(session, inputs);
+    }
+
+    /// <summary>
+    /// Runs the model file at <paramref name="modelPath"/>: loaded from its folder, so ONNX Runtime finds external
+    /// data files next to it.
+    /// </summary>
+    public static Dictionary<string, TestTensor> RunFile(string modelPath, IReadOnlyDictionary<string, TestTensor> inputs)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = 2, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var session = new InferenceSession(modelPath, options);
+        return Run(session, inputs);
+    }
+
+    private static Dictionary<string, TestTensor> Run(InferenceSession session, IReadOnlyDictionary<string, TestTensor> inputs)
+    {
         var names = inputs.Keys.ToArray();
         var values = new List<OrtValue>();
         try

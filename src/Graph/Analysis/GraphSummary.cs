@@ -16,7 +16,7 @@ public sealed record GraphPort(string Name, string ElementType, IReadOnlyList<st
 /// <summary>What <c>vcut info</c> reports for one graph.</summary>
 /// <param name="Name">Model name.</param>
 /// <param name="Parameters">Elements over all initializers (the model's parameters).</param>
-/// <param name="InitializerBytes">Bytes of initializer data actually stored (0 for structure-only graphs).</param>
+/// <param name="InitializerBytes">Bytes of initializer data actually stored, inline or in external data files (0 for structure-only graphs).</param>
 /// <param name="Nodes">Node count.</param>
 /// <param name="Inputs">Graph inputs.</param>
 /// <param name="Outputs">Graph outputs.</param>
@@ -37,7 +37,8 @@ public sealed record GraphSummary(string Name, long Parameters, long Initializer
                 count *= dim;
             }
             parameters += count;
-            bytes += initializer.RawData.Length + 4L * initializer.FloatData.Count + 8L * initializer.Int64Data.Count;
+            bytes += initializer.RawData.Length + 4L * initializer.FloatData.Count + 8L * initializer.Int64Data.Count
+                + ExternalLength(initializer);
         }
         var initializerNames = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         return new GraphSummary(name, parameters, bytes, graph.Node.Count,
@@ -50,6 +51,19 @@ public sealed record GraphSummary(string Name, long Parameters, long Initializer
     {
         var manifest = ModelManifest.Load(directory);
         return manifest.Models.Select(entry => Of(entry.Key, OnnxModelFile.Read(Path.Combine(directory, entry.Value)))).ToList();
+    }
+
+    // Bytes an initializer keeps in an external data file (its "length" entry), 0 when inline.
+    private static long ExternalLength(TensorProto initializer)
+    {
+        if (initializer.DataLocation != TensorProto.Types.DataLocation.External)
+        {
+            return 0;
+        }
+        var entry = initializer.ExternalData.FirstOrDefault(e => e.Key == "length");
+        return entry is not null && long.TryParse(entry.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length)
+            ? length
+            : 0;
     }
 
     private static GraphPort Port(ValueInfoProto value)

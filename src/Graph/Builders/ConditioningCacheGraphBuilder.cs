@@ -13,8 +13,8 @@ namespace Vcut.Graph.Builders;
 /// </summary>
 public static class ConditioningCacheGraphBuilder
 {
-    /// <summary>Builds the cache graph for a UNet of <paramref name="config"/> in <paramref name="mode"/>.</summary>
-    public static ModelProto Build(UNetConfig config, IWeightSource weights, VcutMode mode)
+    /// <summary>Builds the cache graph for a UNet of <paramref name="config"/> in <paramref name="mode"/>, parameters stored as <paramref name="storage"/> says.</summary>
+    public static ModelProto Build(UNetConfig config, IWeightSource weights, VcutMode mode, ParameterStorage? storage = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -22,7 +22,7 @@ public static class ConditioningCacheGraphBuilder
         {
             throw new ArgumentException("VCUT mode 'off' has no conditioning cache.", nameof(mode));
         }
-        var g = new OnnxGraphBuilder("conditioning_cache", weights);
+        var g = new OnnxGraphBuilder("conditioning_cache", weights, storage);
         var nn = new NnLayers(g, AttentionForm.Plain);
         var f32 = TensorProto.Types.DataType.Float;
         var cross = config.CrossAttentionDim;

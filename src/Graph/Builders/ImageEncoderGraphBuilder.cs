@@ -10,12 +10,16 @@ namespace Vcut.Graph.Builders;
 /// </summary>
 public static class ImageEncoderGraphBuilder
 {
-    /// <summary>Builds the image-encoder graph (keys <c>vision_model.*</c> and <c>visual_projection</c>).</summary>
-    public static ModelProto Build(ClipVisionConfig config, Weights.IWeightSource weights, AttentionForm attention)
+    /// <summary>
+    /// Builds the image-encoder graph (keys <c>vision_model.*</c> and <c>visual_projection</c>), parameters stored as
+    /// <paramref name="storage"/> says.
+    /// </summary>
+    public static ModelProto Build(ClipVisionConfig config, Weights.IWeightSource weights, AttentionForm attention,
+        ParameterStorage? storage = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        var g = new OnnxGraphBuilder("image_encoder", weights);
+        var g = new OnnxGraphBuilder("image_encoder", weights, storage);
         var nn = new NnLayers(g, attention);
         var f32 = TensorProto.Types.DataType.Float;
         var hidden = config.HiddenSize;

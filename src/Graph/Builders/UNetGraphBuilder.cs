@@ -32,20 +32,24 @@ public sealed class UNetGraphBuilder
     private OnnxValue _videoContext;    // (N, 1, 1, cross): one CLIP token per video
     private OnnxValue _batch;           // N as int64 [1]
 
-    private UNetGraphBuilder(UNetConfig config, IWeightSource weights, AttentionForm attention, VcutMode vcut)
+    private UNetGraphBuilder(UNetConfig config, IWeightSource weights, AttentionForm attention, VcutMode vcut, ParameterStorage? storage)
     {
         _config = config;
         _vcut = vcut;
-        _g = new OnnxGraphBuilder("unet", weights);
+        _g = new OnnxGraphBuilder("unet", weights, storage);
         _nn = new NnLayers(_g, attention);
     }
 
-    /// <summary>Builds the UNet graph, original (<see cref="VcutMode.Off"/>) or with VCUT's cached cross-attentions.</summary>
-    public static ModelProto Build(UNetConfig config, IWeightSource weights, AttentionForm attention, VcutMode vcut = VcutMode.Off)
+    /// <summary>
+    /// Builds the UNet graph, original (<see cref="VcutMode.Off"/>) or with VCUT's cached cross-attentions; its
+    /// parameters are stored as <paramref name="storage"/> says (inline float32 by default).
+    /// </summary>
+    public static ModelProto Build(UNetConfig config, IWeightSource weights, AttentionForm attention, VcutMode vcut = VcutMode.Off,
+        ParameterStorage? storage = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        return new UNetGraphBuilder(config, weights, attention, vcut).BuildModel();
+        return new UNetGraphBuilder(config, weights, attention, vcut, storage).BuildModel();
     }
 
     private ModelProto BuildModel()
@@ -53,11 +57,12 @@ public sealed class UNetGraphBuilder
         var c = _config;
         var f32 = TensorProto.Types.DataType.Float;
         var sample = _g.Input("sample", f32, "batch", "frames", c.InChannels, "height", "width");
-        var timestep = _g.Input("timestep", f32, 1);
+        // timestep and added_time_ids feed sinusoidal embeddings only, which stay float32 at every precision.
+        var timestep = _g.Float32Input("timestep", 1);
         OnnxValue? encoderHiddenStates = _vcut == VcutMode.Off
             ? _g.Input("encoder_hidden_states", f32, "batch", 1, c.CrossAttentionDim)
             : null;
-        var addedTimeIds = _g.Input("added_time_ids", f32, "batch", 3);
+        var addedTimeIds = _g.Float32Input("added_time_ids", "batch", 3);
         foreach (var site in CrossAttentionSite.Cached(c, _vcut))
         {
             _cached[site.Key] = _g.Input(site.CacheName, f32, "batch", site.Channels);

@@ -15,12 +15,12 @@ public static class VaeGraphBuilder
     private const float ResnetEps = 1e-6f;
     private const float TemporalEps = 1e-5f;
 
-    /// <summary>Builds the encoder graph (keys <c>encoder.*</c> and <c>quant_conv</c>).</summary>
-    public static ModelProto BuildEncoder(VaeConfig config, IWeightSource weights, AttentionForm attention)
+    /// <summary>Builds the encoder graph (keys <c>encoder.*</c> and <c>quant_conv</c>), parameters stored as <paramref name="storage"/> says.</summary>
+    public static ModelProto BuildEncoder(VaeConfig config, IWeightSource weights, AttentionForm attention, ParameterStorage? storage = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        var g = new OnnxGraphBuilder("vae_encoder", weights);
+        var g = new OnnxGraphBuilder("vae_encoder", weights, storage);
         var nn = new NnLayers(g, attention);
         var f32 = TensorProto.Types.DataType.Float;
         var sample = g.Input("sample", f32, "batch", config.InChannels, "height", "width");
@@ -58,12 +58,12 @@ public static class VaeGraphBuilder
         return g.ToModel(17, "Stable Video Diffusion VAE encoder (AutoencoderKLTemporalDecoder.encoder + quant_conv), built by Vcut.MLNet");
     }
 
-    /// <summary>Builds the temporal decoder graph (keys <c>decoder.*</c>).</summary>
-    public static ModelProto BuildDecoder(VaeConfig config, IWeightSource weights, AttentionForm attention)
+    /// <summary>Builds the temporal decoder graph (keys <c>decoder.*</c>), parameters stored as <paramref name="storage"/> says.</summary>
+    public static ModelProto BuildDecoder(VaeConfig config, IWeightSource weights, AttentionForm attention, ParameterStorage? storage = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        var g = new OnnxGraphBuilder("vae_decoder", weights);
+        var g = new OnnxGraphBuilder("vae_decoder", weights, storage);
         var nn = new NnLayers(g, attention);
         var f32 = TensorProto.Types.DataType.Float;
         var latent = g.Input("latent_sample", f32, "frames", config.LatentChannels, "latent_height", "latent_width");

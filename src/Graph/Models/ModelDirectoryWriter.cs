@@ -16,9 +16,27 @@ public static class ModelDirectoryWriter
     public static void Write(string outputDirectory, ModelManifest manifest, Func<string, CancellationToken, ModelProto> graphFor,
         CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(graphFor);
+        WriteGraphs(outputDirectory, manifest, (modelName, _, token) => graphFor(modelName, token), cancellationToken);
+    }
+
+    /// <summary>
+    /// Like <see cref="Write"/>, but <paramref name="graphAt"/> also gets the path its model file will have inside
+    /// the temporary folder, so it can write companion files next to it while it builds the graph (an ONNX
+    /// external-data file, streamed parameter by parameter). Everything it writes there is moved into place with
+    /// the rest, or removed on failure.
+    /// </summary>
+    /// <param name="outputDirectory">The model directory to create or replace.</param>
+    /// <param name="manifest">The manifest; its <see cref="ModelManifest.Models"/> lists the graphs.</param>
+    /// <param name="graphAt">(model name, model file path in the temporary folder, cancellation) → the graph to write at that path.</param>
+    /// <param name="cancellationToken">Cancels between and, through <paramref name="graphAt"/>, within graphs.</param>
+    /// <exception cref="IOException">The output folder exists and is neither empty nor a model directory, or cannot be written.</exception>
+    public static void WriteGraphs(string outputDirectory, ModelManifest manifest, Func<string, string, CancellationToken, ModelProto> graphAt,
+        CancellationToken cancellationToken = default)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
         ArgumentNullException.ThrowIfNull(manifest);
-        ArgumentNullException.ThrowIfNull(graphFor);
+        ArgumentNullException.ThrowIfNull(graphAt);
         var target = Path.GetFullPath(outputDirectory);
         if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()
             && !File.Exists(Path.Combine(target, ModelManifest.FileName)))
@@ -37,9 +55,9 @@ public static class ModelDirectoryWriter
             foreach (var (modelName, relativePath) in manifest.Models)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var graph = graphFor(modelName, cancellationToken);
                 var path = Path.Combine(staging, relativePath);
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                var graph = graphAt(modelName, path, cancellationToken);
                 using (var stream = File.Create(path))
                 {
                     graph.WriteTo(stream);

@@ -31,6 +31,13 @@ public sealed record ModelManifest(
     SvdArchitecture Architecture,
     IReadOnlyDictionary<string, string> Models)
 {
+    /// <summary>
+    /// The element type of the graphs' parameters and computation; float16 graphs still take and give float32
+    /// (Cast nodes at their boundaries). Omitted from the JSON when float32, so older manifests read unchanged.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public GraphPrecision Precision { get; init; }
+
     /// <summary>The manifest's file name inside a model directory.</summary>
     public const string FileName = "vcut-model.json";
 

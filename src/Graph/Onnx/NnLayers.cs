@@ -59,22 +59,27 @@ public sealed class NnLayers(OnnxGraphBuilder graph, AttentionForm attentionForm
     /// <summary>
     /// <c>torch.nn.GroupNorm</c> on (batch, C, …) of any rank: statistics pool over C/groups channels and every
     /// axis after the channel axis (for a 5-D (N, C, F, h, w) tensor, across frames). Written as a PyTorch export
-    /// does: reshape to (batch, groups, −1), InstanceNormalization, reshape back, per-channel affine.
+    /// does: reshape to (batch, groups, −1), InstanceNormalization, reshape back, per-channel affine. In a float16
+    /// graph the normalization runs in float32 (statistics over up to millions of elements per group lose their
+    /// precision in float16, and torch accumulates them in float32 too); the affine runs in float16.
     /// </summary>
     public OnnxValue GroupNorm(OnnxValue x, string name, int channels, int groups, float epsilon, int rank) => In(name, () =>
     {
-        var grouped = Graph.Op("Reshape", [x, Graph.Int64s(0, groups, -1)]);
-        var ones = Graph.Constant(Enumerable.Repeat(1f, groups).ToArray(), groups);
-        var zeros = Graph.Constant(new float[groups], groups);
+        var grouped = Graph.ToFloat32(Graph.Op("Reshape", [x, Graph.Int64s(0, groups, -1)]));
+        var ones = Graph.Float32Constant(Enumerable.Repeat(1f, groups).ToArray(), groups);
+        var zeros = Graph.Float32Constant(new float[groups], groups);
         var normalized = Graph.Op("InstanceNormalization", [grouped, ones, zeros], OnnxAttr.Float("epsilon", epsilon));
-        var restored = Graph.Op("Reshape", [normalized, Graph.Op("Shape", [x])]);
+        var restored = Graph.Op("Reshape", [Graph.ToCompute(normalized), Graph.Op("Shape", [x])]);
         var perChannel = Graph.Int64s([channels, .. Enumerable.Repeat(1L, rank - 2)]);
         var scale = Graph.Op("Reshape", [Graph.Parameter("weight", ParameterRole.NormScale, [channels]), perChannel]);
         var shift = Graph.Op("Reshape", [Graph.Parameter("bias", ParameterRole.NormShift, [channels]), perChannel]);
         return Graph.Op("Add", [Graph.Op("Mul", [restored, scale]), shift]);
     });
 
-    /// <summary><c>torch.nn.LayerNorm</c> over the last axis (ONNX LayerNormalization, opset 17).</summary>
+    /// <summary>
+    /// <c>torch.nn.LayerNorm</c> over the last axis (ONNX LayerNormalization, opset 17). Its default
+    /// <c>stash_type</c> computes mean and variance in float32 at float16 too.
+    /// </summary>
     public OnnxValue LayerNorm(OnnxValue x, string name, int channels, float epsilon = 1e-5f) => In(name, () =>
         Graph.Op("LayerNormalization",
             [x, Graph.Parameter("weight", ParameterRole.NormScale, [channels]), Graph.Parameter("bias", ParameterRole.NormShift, [channels])],
@@ -92,15 +97,17 @@ public sealed class NnLayers(OnnxGraphBuilder graph, AttentionForm attentionForm
 
     /// <summary>
     /// diffusers' sinusoidal embedding with cos first: t (K) → (K, dim) = [cos(t·fᵢ) …, sin(t·fᵢ) …],
-    /// fᵢ = exp(−ln(10000)·i/(dim/2)).
+    /// fᵢ = exp(−ln(10000)·i/(dim/2)). <paramref name="t"/> is float32 and the angles are computed in float32 at
+    /// every precision (an angle of 127 has a resolution of 1/16 in float16), then cast to the compute type, as
+    /// diffusers does.
     /// </summary>
     public OnnxValue SinusoidalEmbedding(OnnxValue t, int dim)
     {
         var frequencies = SinusoidalFrequencies(dim);
         var angles = Graph.Op("Mul", [
             Graph.Op("Unsqueeze", [t, Graph.Int64s(1)]),
-            Graph.Constant(frequencies, 1, frequencies.Length)]);
-        return Graph.Op("Concat", [Graph.Op("Cos", [angles]), Graph.Op("Sin", [angles])], OnnxAttr.Int("axis", 1));
+            Graph.Float32Constant(frequencies, 1, frequencies.Length)]);
+        return Graph.ToCompute(Graph.Op("Concat", [Graph.Op("Cos", [angles]), Graph.Op("Sin", [angles])], OnnxAttr.Int("axis", 1)));
     }
 
     /// <summary>The frequencies of <see cref="SinusoidalEmbedding"/>, computed in float32 as torch does.</summary>

@@ -9,6 +9,9 @@ namespace Vcut.Graph.Onnx;
 /// Builds one ONNX graph node by node. Parameters become initializers named by their state-dict key (the
 /// current <see cref="Scope"/> plus a local name) with values from an <see cref="IWeightSource"/>; every other
 /// constant becomes a <c>Constant</c> node, so the initializers are exactly the model's parameters.
+/// A <see cref="ParameterStorage"/> decides the parameters' element type and whether their bytes go inline or to an
+/// external data file; at <see cref="GraphPrecision.Float16"/> the builder also computes in float16 behind float32
+/// inputs and outputs (see <see cref="Input"/>, <see cref="Output"/>, <see cref="Constant"/>).
 /// </summary>
 public sealed class OnnxGraphBuilder
 {
@@ -17,19 +20,30 @@ public sealed class OnnxGraphBuilder
 
     private readonly GraphProto _graph;
     private readonly IWeightSource _weights;
+    private readonly ParameterStorage _storage;
     private readonly List<string> _scopes = [];
     private readonly HashSet<string> _parameterKeys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OnnxValue> _int64Constants = new(StringComparer.Ordinal);
     private int _nodeCounter;
     private bool _usesMicrosoftDomain;
 
-    /// <summary>Starts an empty graph called <paramref name="name"/>.</summary>
-    public OnnxGraphBuilder(string name, IWeightSource weights)
+    /// <summary>
+    /// Starts an empty graph called <paramref name="name"/>, its parameters from <paramref name="weights"/> stored
+    /// as <paramref name="storage"/> says (inline float32 by default).
+    /// </summary>
+    public OnnxGraphBuilder(string name, IWeightSource weights, ParameterStorage? storage = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         _graph = new GraphProto { Name = name };
         _weights = weights ?? throw new ArgumentNullException(nameof(weights));
+        _storage = storage ?? new ParameterStorage();
     }
+
+    /// <summary>The element type of parameters and activations.</summary>
+    public GraphPrecision Precision => _storage.Precision;
+
+    /// <summary>The ONNX element type of parameters and activations (float or float16).</summary>
+    public TensorProto.Types.DataType ComputeType => _storage.Precision.ElementType();
 
     /// <summary>The dotted state-dict prefix currently in force, e.g. <c>down_blocks.0.resnets.1</c>.</summary>
     public string Scope => string.Join('.', _scopes);
@@ -42,24 +56,41 @@ public sealed class OnnxGraphBuilder
         return new ScopeHandle(this, _scopes.Count);
     }
 
-    /// <summary>Declares a graph input. A string dimension is symbolic (dynamic), a number fixed.</summary>
+    /// <summary>
+    /// Declares a graph input. A string dimension is symbolic (dynamic), a number fixed. A float input of a
+    /// float16 graph stays float32 at the boundary and is returned cast to float16.
+    /// </summary>
     public OnnxValue Input(string name, TensorProto.Types.DataType elementType, params object[] dims)
     {
         _graph.Input.Add(ValueInfo(name, elementType, dims));
+        var input = new OnnxValue(name);
+        return elementType == TensorProto.Types.DataType.Float ? ToCompute(input) : input;
+    }
+
+    /// <summary>
+    /// Declares a float32 graph input that stays float32 at every precision: for values that feed float32
+    /// computations (timesteps and ids into sinusoidal embeddings), where float16 would lose them.
+    /// </summary>
+    public OnnxValue Float32Input(string name, params object[] dims)
+    {
+        _graph.Input.Add(ValueInfo(name, TensorProto.Types.DataType.Float, dims));
         return new OnnxValue(name);
     }
 
-    /// <summary>Declares <paramref name="value"/> as the graph output <paramref name="name"/>.</summary>
+    /// <summary>
+    /// Declares <paramref name="value"/> as the graph output <paramref name="name"/>. A float output of a float16
+    /// graph is cast back to float32 first.
+    /// </summary>
     public void Output(OnnxValue value, string name, TensorProto.Types.DataType elementType, params object[] dims)
     {
-        AddNode("Identity", [value], [name], [], domain: "");
+        AddNode("Identity", [elementType == TensorProto.Types.DataType.Float ? ToFloat32(value) : value], [name], [], domain: "");
         _graph.Output.Add(ValueInfo(name, elementType, dims));
     }
 
-    /// <summary>Declares <paramref name="value"/> as the graph output <paramref name="name"/> of unknown shape.</summary>
+    /// <summary>Declares <paramref name="value"/> as the graph output <paramref name="name"/> of unknown shape (cast like <see cref="Output"/>).</summary>
     public void OutputOfAnyShape(OnnxValue value, string name, TensorProto.Types.DataType elementType)
     {
-        AddNode("Identity", [value], [name], [], domain: "");
+        AddNode("Identity", [elementType == TensorProto.Types.DataType.Float ? ToFloat32(value) : value], [name], [], domain: "");
         _graph.Output.Add(new ValueInfoProto
         {
             Name = name,
@@ -68,8 +99,9 @@ public sealed class OnnxGraphBuilder
     }
 
     /// <summary>
-    /// Adds the parameter <paramref name="localName"/> of the current scope as a float initializer, with
-    /// values from the weight source (none when the source is structure-only).
+    /// Adds the parameter <paramref name="localName"/> of the current scope as an initializer of
+    /// <see cref="ComputeType"/>, with values from the weight source (none when the source is structure-only),
+    /// stored inline or in the external data file as the <see cref="ParameterStorage"/> says.
     /// </summary>
     public OnnxValue Parameter(string localName, ParameterRole role, long[] shape, long fanIn = 0)
     {
@@ -79,33 +111,49 @@ public sealed class OnnxGraphBuilder
             throw new InvalidOperationException($"The graph '{_graph.Name}' declares parameter '{key}' twice.");
         }
         var spec = new ParameterSpec(key, shape, role, fanIn);
-        var tensor = new TensorProto { Name = key, DataType = (int)TensorProto.Types.DataType.Float };
+        var tensor = new TensorProto { Name = key, DataType = (int)ComputeType };
         tensor.Dims.AddRange(shape);
-        var values = _weights.Get(spec);
-        if (values is not null)
-        {
-            if (values.LongLength != spec.ElementCount)
-            {
-                throw new InvalidDataException(
-                    $"Weight source '{_weights.Description}' gave {values.LongLength} values for '{key}', expected {spec.ElementCount} (shape [{string.Join(", ", shape)}]).");
-            }
-            tensor.RawData = UnsafeByteOperations.UnsafeWrap(MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
-        }
+        _storage.Store(tensor, spec, _weights);
         _graph.Initializer.Add(tensor);
         return new OnnxValue(key);
     }
 
-    /// <summary>A float constant tensor (not a parameter).</summary>
+    /// <summary>A constant tensor (not a parameter) of <see cref="ComputeType"/>.</summary>
     public OnnxValue Constant(float[] values, params long[] shape)
     {
+        ArgumentNullException.ThrowIfNull(values);
+        var tensor = new TensorProto { DataType = (int)ComputeType };
+        tensor.Dims.AddRange(shape);
+        tensor.RawData = Precision == GraphPrecision.Float16
+            ? ByteString.CopyFrom(MemoryMarshal.AsBytes(values.Select(v => (Half)v).ToArray().AsSpan()))
+            : ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
+        return AddNode("Constant", [], null, [OnnxAttr.Tensor("value", tensor)], domain: "")[0];
+    }
+
+    /// <summary>A float32 constant tensor at every precision (for computations kept in float32).</summary>
+    public OnnxValue Float32Constant(float[] values, params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(values);
         var tensor = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float };
         tensor.Dims.AddRange(shape);
         tensor.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
         return AddNode("Constant", [], null, [OnnxAttr.Tensor("value", tensor)], domain: "")[0];
     }
 
-    /// <summary>A float scalar constant.</summary>
+    /// <summary>A scalar constant of <see cref="ComputeType"/>.</summary>
     public OnnxValue Scalar(float value) => Constant([value]);
+
+    /// <summary>A float32 value cast to <see cref="ComputeType"/> (no node at float32).</summary>
+    public OnnxValue ToCompute(OnnxValue float32Value) =>
+        Precision == GraphPrecision.Float32
+            ? float32Value
+            : Op("Cast", [float32Value], OnnxAttr.Int("to", (long)ComputeType));
+
+    /// <summary>A value of <see cref="ComputeType"/> cast to float32 (no node at float32).</summary>
+    public OnnxValue ToFloat32(OnnxValue computeValue) =>
+        Precision == GraphPrecision.Float32
+            ? computeValue
+            : Op("Cast", [computeValue], OnnxAttr.Int("to", (long)TensorProto.Types.DataType.Float));
 
     /// <summary>A 1-D int64 constant (shapes, axes, indices); identical ones are shared.</summary>
     public OnnxValue Int64s(params long[] values)

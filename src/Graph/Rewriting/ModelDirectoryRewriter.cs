@@ -1,5 +1,6 @@
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
+using Vcut.Graph.Onnx;
 
 namespace Vcut.Graph.Rewriting;
 
@@ -10,6 +11,7 @@ public static class ModelDirectoryRewriter
     /// Reads the model directory <paramref name="source"/> (original UNet), rewrites its UNet for
     /// <paramref name="mode"/> and writes a new directory at <paramref name="destination"/> with the four graphs,
     /// the conditioning cache and a manifest recording the mode. Written atomically: nothing is left on failure.
+    /// Graphs with external data get their own data files in the new directory.
     /// </summary>
     /// <exception cref="InvalidDataException">The source is not a directory of an original SVD UNet, or the rewrite is refused.</exception>
     public static RewriteReport Rewrite(string source, string destination, VcutMode mode, CancellationToken cancellationToken = default)
@@ -32,11 +34,20 @@ public static class ModelDirectoryRewriter
             Models = manifest.Models.Append(new(ModelNames.ConditioningCache, ModelNames.RelativePath(ModelNames.ConditioningCache)))
                 .ToDictionary(p => p.Key, p => p.Value),
         };
-        ModelDirectoryWriter.Write(destination, rewritten, (name, _) => name switch
+        var unetFolder = Path.GetDirectoryName(Path.GetFullPath(unetPath))!;
+        ModelDirectoryWriter.WriteGraphs(destination, rewritten, (name, path, _) =>
         {
-            ModelNames.UNet => result.UNet,
-            ModelNames.ConditioningCache => result.Cache,
-            _ => OnnxModelFile.Read(Path.Combine(source, manifest.Models[name])),
+            var (graph, folder) = name switch
+            {
+                ModelNames.UNet => (result.UNet, unetFolder),
+                ModelNames.ConditioningCache => (result.Cache, unetFolder), // its weights are the UNet's
+                _ => (OnnxModelFile.Read(Path.Combine(source, manifest.Models[name])),
+                      Path.GetDirectoryName(Path.GetFullPath(Path.Combine(source, manifest.Models[name])))!),
+            };
+            // Weights in external data files travel with their graph: each gets its own data file, holding only
+            // the tensors it still uses.
+            ExternalData.Relocate(graph, folder, path, SvdModelBuilder.ExternalDataFileName);
+            return graph;
         }, cancellationToken);
         return result.Report;
     }

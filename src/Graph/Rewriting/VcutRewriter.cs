@@ -101,8 +101,11 @@ public static class VcutRewriter
         var matches = FindCrossAttentions(index, shapes);
         Validate(matches);
 
-        var cache = BuildCache(index, matches, mode, crossWidth, unet);
-        RewriteUNet(graph, index, matches, mode);
+        // A float16 UNet (converted with --fp16) keeps float32 at its boundaries: the cached constants travel as
+        // float32 and are cast where they meet float16 weights and activations.
+        var float16 = IsFloat16(index, matches[0].OutWeight);
+        var cache = BuildCache(index, matches, mode, crossWidth, unet, float16);
+        RewriteUNet(graph, index, matches, mode, float16);
         RemoveDeadCode(graph);
         var report = new RewriteReport(mode, matches.Select(m => m.Found).ToList(), parametersBefore, Parameters(graph), Parameters(cache.Graph));
         unet.DocString = $"{unet.DocString} [VCUT {mode.ToString().ToLowerInvariant()}: {report}]".Trim();
@@ -313,7 +316,20 @@ public static class VcutRewriter
         }
     }
 
-    private static ModelProto BuildCache(GraphIndex index, List<Match> matches, VcutMode mode, long crossWidth, ModelProto source)
+    private static bool IsFloat16(GraphIndex index, string weight)
+    {
+        var name = weight;
+        while (!index.Initializers.ContainsKey(name) && index.Producer(name) is { Input.Count: >= 1 } producer)
+        {
+            name = producer.Input[0];
+        }
+        return index.Initializers.TryGetValue(name, out var tensor) && tensor.DataType == (int)TensorProto.Types.DataType.Float16;
+    }
+
+    private static NodeProto Cast(string name, string input, string output, TensorProto.Types.DataType to) =>
+        Node("Cast", name, [input], [output], OnnxAttr.Int("to", (long)to));
+
+    private static ModelProto BuildCache(GraphIndex index, List<Match> matches, VcutMode mode, long crossWidth, ModelProto source, bool float16)
     {
         var graph = new GraphProto { Name = "conditioning_cache" };
         graph.Input.Add(index.Graph.Input.First(i => i.Name == ContextInput).Clone());
@@ -346,6 +362,12 @@ public static class VcutRewriter
         shape.Int64Data.Add([-1, crossWidth]);
         graph.Node.Add(ConstantNode(shape));
         graph.Node.Add(Node("Reshape", "vcut/context", [ContextInput, shape.Name], ["vcut.context"]));
+        var context = "vcut.context";
+        if (float16)
+        {
+            graph.Node.Add(Cast("vcut/context_cast", context, "vcut.context_float16", TensorProto.Types.DataType.Float16));
+            context = "vcut.context_float16";
+        }
 
         foreach (var match in matches.Where(m => mode == VcutMode.Exact || m.Found.Kind == CrossAttentionKind.Spatial))
         {
@@ -354,20 +376,25 @@ public static class VcutRewriter
             {
                 CopyConstant(constant);
             }
-            var v = Linear(graph, match.ValueLinear, "vcut.context", match.ValueWeight, $"{prefix}/to_v");
+            var v = Linear(graph, match.ValueLinear, context, match.ValueWeight, $"{prefix}/to_v");
             if (match.ValueBias is { } valueBias)
             {
                 graph.Node.Add(Node("Add", $"{prefix}/to_v_bias", [v, valueBias], [$"{prefix}/to_v_bias_output"]));
                 v = $"{prefix}/to_v_bias_output";
             }
             var o = Linear(graph, match.OutLinear, v, match.OutWeight, $"{prefix}/to_out");
+            var result = float16 ? $"{prefix}/float16_output" : match.Found.CacheName;
             if (match.OutBias is { } outBias)
             {
-                graph.Node.Add(Node("Add", $"{prefix}/to_out_bias", [o, outBias], [match.Found.CacheName]));
+                graph.Node.Add(Node("Add", $"{prefix}/to_out_bias", [o, outBias], [result]));
             }
             else
             {
-                graph.Node.Add(Node("Identity", $"{prefix}/output", [o], [match.Found.CacheName]));
+                graph.Node.Add(Node("Identity", $"{prefix}/output", [o], [result]));
+            }
+            if (float16)
+            {
+                graph.Node.Add(Cast($"{prefix}/output_cast", result, match.Found.CacheName, TensorProto.Types.DataType.Float));
             }
             graph.Output.Add(TensorValue(match.Found.CacheName, "batch", match.Found.Channels));
         }
@@ -390,7 +417,7 @@ public static class VcutRewriter
         return node.Output[0];
     }
 
-    private static void RewriteUNet(GraphProto graph, GraphIndex index, List<Match> matches, VcutMode mode)
+    private static void RewriteUNet(GraphProto graph, GraphIndex index, List<Match> matches, VcutMode mode, bool float16)
     {
         var batch = new NodeProto { Name = "vcut/batch", OpType = "Shape" };
         batch.Input.Add("sample");
@@ -425,12 +452,21 @@ public static class VcutRewriter
             var width = new TensorProto { Name = $"{prefix}/width", DataType = (int)TensorProto.Types.DataType.Int64 };
             width.Dims.Add(1);
             width.Int64Data.Add(match.Found.Channels);
+            var constant = match.Found.CacheName;
+            NodeProto[] cast = float16
+                ? [Cast($"{prefix}/constant_cast", constant, $"{prefix}/constant_float16", TensorProto.Types.DataType.Float16)]
+                : [];
+            if (float16)
+            {
+                constant = $"{prefix}/constant_float16";
+            }
             NodeProto[] nodes =
             [
+                .. cast,
                 ConstantNode(width),
                 Node("Concat", $"{prefix}/view_shape", ["vcut.batch", minusOne.Name, width.Name], [$"{prefix}/view_shape_output"], OnnxAttr.Int("axis", 0)),
                 Node("Reshape", $"{prefix}/view", [match.ResidualStream, $"{prefix}/view_shape_output"], [$"{prefix}/view_output"]),
-                Node("Unsqueeze", $"{prefix}/constant", [match.Found.CacheName, one.Name], [$"{prefix}/constant_output"]),
+                Node("Unsqueeze", $"{prefix}/constant", [constant, one.Name], [$"{prefix}/constant_output"]),
                 Node("Add", $"{prefix}/add", [$"{prefix}/view_output", $"{prefix}/constant_output"], [$"{prefix}/add_output"]),
                 Node("Shape", $"{prefix}/stream_shape", [match.ResidualStream], [$"{prefix}/stream_shape_output"]),
                 Node("Reshape", $"{prefix}/restore", [$"{prefix}/add_output", $"{prefix}/stream_shape_output"], [result]),

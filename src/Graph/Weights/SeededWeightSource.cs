@@ -28,6 +28,26 @@ public sealed class SeededWeightSource : IWeightSource
     {
         ArgumentNullException.ThrowIfNull(parameter);
         var values = new float[checked((int)parameter.ElementCount)];
+        Fill(parameter, values);
+        return values;
+    }
+
+    /// <inheritdoc />
+    public bool TryRead(ParameterSpec parameter, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        if (destination.Length != parameter.ElementCount)
+        {
+            throw new ArgumentException(
+                $"'{parameter.Key}' has {parameter.ElementCount} elements; the destination holds {destination.Length}.", nameof(destination));
+        }
+        Fill(parameter, destination);
+        return true;
+    }
+
+    // Generates straight into the destination, so streaming writers need no array per parameter.
+    private void Fill(ParameterSpec parameter, Span<float> values)
+    {
         var random = new SplitMix64(Seed * 0x9E3779B97F4A7C15UL ^ SplitMix64.Hash(parameter.Key));
         var (center, halfWidth) = parameter.Role switch
         {
@@ -44,7 +64,6 @@ public sealed class SeededWeightSource : IWeightSource
         {
             values[i] = center + halfWidth * random.NextSymmetricSingle();
         }
-        return values;
     }
 
     float[]? IWeightSource.Get(ParameterSpec parameter) => Get(parameter);

@@ -13,5 +13,11 @@ public sealed class StructureOnlyWeightSource : IWeightSource
     public string Description => "none";
 
     /// <inheritdoc />
+    public bool ProvidesValues => false;
+
+    /// <inheritdoc />
     public float[]? Get(ParameterSpec parameter) => null;
+
+    /// <inheritdoc />
+    public bool TryRead(ParameterSpec parameter, Span<float> destination) => false;
 }

@@ -117,7 +117,13 @@ public sealed class SvdSessions : IDisposable
                 if (rewritten.TryGetValue(name, out var bytes))
                 {
                     modelBytes += bytes.Length;
-                    (session, device) = CreateSession(origin, options => new InferenceSession(bytes, options), execution, device);
+                    // Graphs rewritten in memory still point at the original UNet's external data file, if any.
+                    var dataFolder = Path.GetDirectoryName(Path.GetFullPath(paths[ModelNames.UNet]))!;
+                    (session, device) = CreateSession(origin, options =>
+                    {
+                        options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", dataFolder);
+                        return new InferenceSession(bytes, options);
+                    }, execution, device);
                 }
                 else
                 {

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Globalization;
+using Vcut.Graph.Convert;
+using Vcut.Graph.Models;
+using Vcut.Graph.Onnx;
+
+namespace Vcut.Cli;
+
+/// <summary><c>vcut convert</c>: a diffusers SVD snapshot (safetensors + config.json) to a Vcut model directory.</summary>
+internal static class ConvertCommand
+{
+    public const string Usage = """
+          convert --from SNAPSHOT_DIR --out DIR [--fp16] [--attention plain|fused] [--external-data auto|always|never]
+              Convert a diffusers SVD snapshot (unet/, vae/, image_encoder/ with config.json and safetensors) into a
+              model directory, in C#. --fp16: float16 weights and compute behind float32 inputs and outputs.
+              Graphs above 1 GiB (auto) keep their weights in model.onnx.data next to model.onnx.
+        """;
+
+    public static int Run(CommandLine command, CancellationToken cancellationToken)
+    {
+        var source = command.Require("from");
+        var output = command.Require("out");
+        var options = new ConversionOptions
+        {
+            Precision = command.Flag("fp16") ? GraphPrecision.Float16 : GraphPrecision.Float32,
+            Attention = command.Get("attention") switch
+            {
+                null => SvdBuildOptions.DefaultAttention,
+                "plain" => AttentionForm.Plain,
+                "fused" => AttentionForm.Fused,
+                var other => throw new UsageException($"--attention expects 'plain' or 'fused', got '{other}'."),
+            },
+            ExternalData = command.Get("external-data") switch
+            {
+                null or "auto" => ExternalDataPolicy.Auto,
+                "always" => ExternalDataPolicy.Always,
+                "never" => ExternalDataPolicy.Never,
+                var other => throw new UsageException($"--external-data expects 'auto', 'always' or 'never', got '{other}'."),
+            },
+        };
+        command.RejectUnknown();
+
+        var clock = Stopwatch.StartNew();
+        var progress = new ConsoleProgress(clock);
+        Console.Error.WriteLine($"Converting {Path.GetFullPath(source)} ({(options.Precision == GraphPrecision.Float16 ? "float16" : "float32")}, {options.Attention.ToString().ToLowerInvariant()} attention)");
+        ConversionReport report;
+        try
+        {
+            report = CheckpointConverter.Convert(source, output, options, progress, cancellationToken);
+        }
+        finally
+        {
+            progress.Finish();
+        }
+
+        var m = report.Manifest;
+        Console.WriteLine($"Wrote {Path.GetFullPath(output)}: preset {m.Preset}, {m.DefaultFrames} frames of {m.DefaultWidth}×{m.DefaultHeight} by default, {FormatSeconds(clock.Elapsed)}");
+        foreach (var (part, file) in report.SourceFiles)
+        {
+            Console.WriteLine($"  read  {part,-14} {file}");
+        }
+        foreach (var graph in report.Graphs)
+        {
+            var data = graph.ExternalDataBytes > 0 ? $" + model.onnx.data {Size(graph.ExternalDataBytes)}" : "";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  wrote {graph.Model,-14} {graph.Parameters,15:N0} parameters   model.onnx {Size(graph.ModelFileBytes)}{data}"));
+        }
+        if (report.UnusedTensors.Count > 0)
+        {
+            Console.WriteLine($"  {report.UnusedTensors.Count} tensor(s) of the snapshot are not used by any graph: {string.Join(", ", report.UnusedTensors.Take(5))}{(report.UnusedTensors.Count > 5 ? ", …" : "")}");
+        }
+        return 0;
+    }
+
+    private static string Size(long bytes) => bytes >= 1L << 30
+        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB")
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F1} MiB");
+
+    private static string FormatSeconds(TimeSpan time) => string.Create(CultureInfo.InvariantCulture, $"{time.TotalSeconds:F1} s");
+
+    /// <summary>One line per graph, redrawn in place on a terminal at most ten times a second; start and end lines otherwise.</summary>
+    private sealed class ConsoleProgress(Stopwatch clock) : IProgress<ModelBuildProgress>
+    {
+        private readonly bool _interactive = !Console.IsErrorRedirected;
+        private TimeSpan _lastDraw = TimeSpan.MinValue;
+        private ModelBuildProgress? _current;
+        private TimeSpan _modelStart;
+
+        public void Report(ModelBuildProgress value)
+        {
+            if (value.Parameter is null)
+            {
+                EndLine();
+                _modelStart = clock.Elapsed;
+            }
+            _current = value;
+            var done = value.ElementsDone == value.ElementsTotal;
+            if (_interactive && (done || value.Parameter is null || clock.Elapsed - _lastDraw > TimeSpan.FromMilliseconds(100)))
+            {
+                Console.Error.Write("\r" + Line(value).PadRight(100));
+                _lastDraw = clock.Elapsed;
+            }
+            else if (!_interactive && value.Parameter is null)
+            {
+                Console.Error.WriteLine(Line(value));
+            }
+        }
+
+        public void Finish() => EndLine();
+
+        private void EndLine()
+        {
+            if (_current is not { } last)
+            {
+                return;
+            }
+            if (_interactive)
+            {
+                Console.Error.WriteLine("\r" + Line(last).PadRight(100));
+            }
+            else
+            {
+                Console.Error.WriteLine(Line(last));
+            }
+            _current = null;
+        }
+
+        private string Line(ModelBuildProgress p)
+        {
+            const int width = 30;
+            var fraction = p.ElementsTotal == 0 ? 1.0 : p.ElementsDone / (double)p.ElementsTotal;
+            var bar = new string('#', (int)(fraction * width)).PadRight(width, '.');
+            var seconds = (clock.Elapsed - _modelStart).TotalSeconds;
+            var rate = seconds > 0.5 ? string.Create(CultureInfo.InvariantCulture, $"  {p.BytesWritten / seconds / (1 << 20):F0} MiB/s") : "";
+            var where = p.ExternalData ? "model.onnx.data" : "inline";
+            return string.Create(CultureInfo.InvariantCulture,
+                $"  [{p.ModelIndex + 1}/{p.ModelCount}] {p.Model,-14} [{bar}] {fraction,4:P0}  {Size(p.BytesWritten)} {where}{rate}");
+        }
+    }
+}
