@@ -18,7 +18,7 @@ internal static class Program
 
         commands:
           build-model --preset tiny|small|svd|svd-xt --out DIR [--seed N] [--weights seeded|none] [--attention plain|fused]
-                      [--vcut off|paper|exact]
+                      [--vcut off|paper|exact] [--fp16]
               Build the four SVD graphs (image_encoder, vae_encoder, unet, vae_decoder) into a model directory;
               with --vcut paper|exact the UNet takes VCUT's cached cross-attentions and a conditioning_cache graph is added.
         {ConvertCommand.Usage}
@@ -125,9 +125,11 @@ internal static class Program
             var other => throw new UsageException($"--attention expects 'plain' or 'fused', got '{other}'."),
         };
         var vcut = ParseVcut(command.Get("vcut") ?? "off", "vcut");
+        var precision = command.Flag("fp16") ? GraphPrecision.Float16 : GraphPrecision.Float32;
         command.RejectUnknown();
         var progress = new Progress<string>(message => Console.Error.WriteLine($"  {message}"));
-        var manifest = SvdModelBuilder.BuildDirectory(output, new SvdBuildOptions(preset, weights, attention, vcut), progress, cancellationToken);
+        var options = new SvdBuildOptions(preset, weights, attention, vcut) { Precision = precision };
+        var manifest = SvdModelBuilder.BuildDirectory(output, options, progress, cancellationToken);
         Console.WriteLine($"Built '{manifest.Preset}' ({manifest.Weights}, {manifest.Attention} attention, VCUT {manifest.Vcut}) into {Path.GetFullPath(output)}");
         return 0;
     }
