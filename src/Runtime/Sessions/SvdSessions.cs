@@ -37,7 +37,7 @@ public sealed class SvdSessions : IDisposable
     /// <summary>The options the sessions were created with.</summary>
     public ExecutionOptions Execution { get; }
 
-    /// <summary>Bytes of the four model files (their weights, essentially).</summary>
+    /// <summary>Bytes of the graphs in use and their external data files (their weights, essentially).</summary>
     public long ModelBytes { get; }
 
     /// <summary>The session of one model (see <see cref="ModelNames"/>).</summary>
@@ -116,7 +116,7 @@ public sealed class SvdSessions : IDisposable
                 InferenceSession session;
                 if (rewritten.TryGetValue(name, out var bytes))
                 {
-                    modelBytes += bytes.Length;
+                    modelBytes += bytes.Length + ExternalDataBytes(paths[ModelNames.UNet]);
                     // Graphs rewritten in memory still point at the original UNet's external data file, if any.
                     var dataFolder = Path.GetDirectoryName(Path.GetFullPath(paths[ModelNames.UNet]))!;
                     (session, device) = CreateSession(origin, options =>
@@ -127,7 +127,7 @@ public sealed class SvdSessions : IDisposable
                 }
                 else
                 {
-                    modelBytes += new FileInfo(origin).Length;
+                    modelBytes += new FileInfo(origin).Length + ExternalDataBytes(origin);
                     (session, device) = CreateSession(origin, options => new InferenceSession(origin, options), execution, device);
                 }
                 sessions[name] = session;
@@ -147,6 +147,13 @@ public sealed class SvdSessions : IDisposable
             }
             throw;
         }
+    }
+
+    /// <summary>The bytes of the external data files beside a model file (weights stored outside model.onnx).</summary>
+    private static long ExternalDataBytes(string modelPath)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+        return System.IO.Directory.EnumerateFiles(folder, "*.data").Sum(f => new FileInfo(f).Length);
     }
 
     private static string Lower(VcutMode mode) => mode.ToString().ToLowerInvariant();

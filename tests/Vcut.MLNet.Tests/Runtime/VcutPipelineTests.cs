@@ -97,3 +97,35 @@ public sealed class VcutPipelineTests
         }
     }
 }
+
+/// <summary>The memory estimate counts weights stored as ONNX external data.</summary>
+[TestClass]
+public sealed class ExternalDataSessionTests
+{
+    [TestMethod]
+    public void ModelBytesIncludeExternalDataAndTheRewriteFindsIt()
+    {
+        var root = Directory.CreateTempSubdirectory("vcut-external-").FullName;
+        try
+        {
+            var inline = Path.Combine(root, "inline");
+            var external = Path.Combine(root, "external");
+            var preset = Vcut.Graph.Architecture.ModelPreset.Tiny;
+            SvdModelBuilder.BuildDirectory(inline, new SvdBuildOptions(preset, new Vcut.Graph.Weights.SeededWeightSource(42), Vcut.Graph.Onnx.AttentionForm.Fused));
+            SvdModelBuilder.BuildDirectory(external, new SvdBuildOptions(preset, new Vcut.Graph.Weights.SeededWeightSource(42), Vcut.Graph.Onnx.AttentionForm.Fused)
+            {
+                ExternalData = ExternalDataPolicy.Always,
+            });
+            Assert.IsTrue(File.Exists(Path.Combine(external, "unet", "model.onnx.data")));
+            using var inlineSessions = SvdSessions.Open(inline);
+            using var externalSessions = SvdSessions.Open(external);
+            Assert.IsGreaterThan(0.99 * inlineSessions.ModelBytes, (double)externalSessions.ModelBytes, "weights in .data files are counted");
+            using var rewritten = SvdSessions.Open(external, vcut: VcutMode.Exact);
+            Assert.IsGreaterThan(0.9 * inlineSessions.ModelBytes, (double)rewritten.ModelBytes, "the in-memory rewrite counts the UNet's data file");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+}
