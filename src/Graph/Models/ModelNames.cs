@@ -18,6 +18,10 @@ public static class ModelNames
     /// <summary>The four SVD graphs, in pipeline order.</summary>
     public static IReadOnlyList<string> All { get; } = [ImageEncoder, VaeEncoder, UNet, VaeDecoder];
 
+    /// <summary>The graphs a model directory in VCUT mode <paramref name="mode"/> holds: the four, plus the conditioning cache.</summary>
+    public static IReadOnlyList<string> For(Builders.VcutMode mode) =>
+        mode == Builders.VcutMode.Off ? All : [.. All, ConditioningCache];
+
     /// <summary>The relative path of a graph inside a model directory.</summary>
     public static string RelativePath(string name) => $"{name}/model.onnx";
 }

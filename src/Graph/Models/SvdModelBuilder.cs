@@ -31,7 +31,7 @@ public sealed record SvdBuildOptions(ModelPreset Preset, IWeightSource Weights, 
 {
     /// <summary>The graphs a directory built with these options holds.</summary>
     public IReadOnlyList<string> ModelNamesToBuild =>
-        Vcut == VcutMode.Off ? ModelNames.All : [.. ModelNames.All, ModelNames.ConditioningCache];
+        ModelNames.For(Vcut);
 
     /// <summary>Parameter and compute precision (float32 by default; float16 keeps float32 inputs and outputs).</summary>
     public GraphPrecision Precision { get; init; } = GraphPrecision.Float32;

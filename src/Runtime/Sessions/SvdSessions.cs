@@ -50,7 +50,7 @@ public sealed class SvdSessions : IDisposable
     public RewriteReport? Rewrite { get; private init; }
 
     /// <summary>The names of the graphs in use: the four SVD graphs, plus the conditioning cache in a VCUT mode.</summary>
-    public IReadOnlyList<string> ModelNamesInUse => Vcut == VcutMode.Off ? ModelNames.All : [.. ModelNames.All, ModelNames.ConditioningCache];
+    public IReadOnlyList<string> ModelNamesInUse => ModelNames.For(Vcut);
 
     /// <summary>
     /// Opens the model directory <paramref name="directory"/>: reads its manifest, creates one session per
@@ -73,7 +73,7 @@ public sealed class SvdSessions : IDisposable
                 $"Model directory '{directory}' holds a UNet rewritten for VCUT '{Lower(manifest.Vcut)}'; it cannot run as '{Lower(mode)}'. " +
                 "Open a directory of the original UNet instead.");
         }
-        var names = mode == VcutMode.Off ? ModelNames.All : [.. ModelNames.All, ModelNames.ConditioningCache];
+        var names = ModelNames.For(mode);
         var paths = new Dictionary<string, string>();
         foreach (var name in names)
         {
