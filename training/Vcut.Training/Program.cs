@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Vcut.Graph.Architecture;
+using Vcut.Graph.Convert;
+using Vcut.Training.Training;
+using static TorchSharp.torch;
+
+// vcut-train: trains the embedded default model and exports it as a diffusers snapshot for `vcut convert`.
+var outOption = new Option<string>("--out") { Description = "Output folder: checkpoint, loss.csv, snapshot/", Required = true };
+var presetOption = new Option<string>("--preset") { Description = "Architecture to train", DefaultValueFactory = _ => "micro" };
+var defaults = new TrainingOptions { OutputDirectory = "." };
+var seedOption = new Option<long>("--seed") { Description = "Seed of weights, data and noise", DefaultValueFactory = _ => defaults.Seed };
+var vaeStepsOption = new Option<int>("--vae-steps") { Description = "VAE optimizer steps", DefaultValueFactory = _ => defaults.VaeSteps };
+var unetStepsOption = new Option<int>("--unet-steps") { Description = "UNet optimizer steps", DefaultValueFactory = _ => defaults.UNetSteps };
+var unetBatchOption = new Option<int>("--unet-batch") { Description = "Clips per UNet step", DefaultValueFactory = _ => defaults.UNetBatch };
+var threadsOption = new Option<int>("--threads") { Description = "LibTorch threads", DefaultValueFactory = _ => defaults.Threads };
+var checkpointOption = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => defaults.CheckpointEvery };
+
+var train = new Command("train", "Train (or resume) both stages, then write OUT/snapshot (a diffusers snapshot)")
+{
+    outOption, presetOption, seedOption, vaeStepsOption, unetStepsOption, unetBatchOption, threadsOption, checkpointOption,
+};
+train.SetAction(parse =>
+{
+    var options = new TrainingOptions
+    {
+        OutputDirectory = parse.GetValue(outOption)!,
+        Seed = parse.GetValue(seedOption),
+        VaeSteps = parse.GetValue(vaeStepsOption),
+        UNetSteps = parse.GetValue(unetStepsOption),
+        UNetBatch = parse.GetValue(unetBatchOption),
+        Threads = parse.GetValue(threadsOption),
+        CheckpointEvery = parse.GetValue(checkpointOption),
+    };
+    var preset = ModelPreset.Get(parse.GetValue(presetOption)!);
+    var clock = Stopwatch.StartNew();
+    using var trainer = new Trainer(preset, options);
+    var last = Stopwatch.StartNew();
+    double? smoothed = null;
+    trainer.Train(new SynchronousProgress<TrainingProgress>(p =>
+    {
+        smoothed = smoothed is { } s ? 0.98 * s + 0.02 * p.Loss : p.Loss;
+        if (last.Elapsed.TotalSeconds >= 10 || p.Step == p.TotalSteps)
+        {
+            var eta = p.Seconds / Math.Max(1, p.Step) * (p.TotalSteps - p.Step);
+            Console.WriteLine($"{p.Stage} step {p.Step}/{p.TotalSteps}  loss {p.Loss:F4} (smoothed {smoothed:F4})  {p.Seconds:F0} s, stage ETA {eta / 60:F1} min");
+            last.Restart();
+        }
+    }));
+    var snapshot = Path.Combine(options.OutputDirectory, "snapshot");
+    DiffusersSnapshotWriter.Write(snapshot, trainer.TrainedPreset, trainer.Parameters.AsWeightSource($"trained:{preset.Name}:seed{options.Seed}"));
+    trainer.WriteSummary(Path.Combine(options.OutputDirectory, "summary.json"), clock.Elapsed.TotalSeconds);
+    Console.WriteLine($"Wrote {snapshot} (convert it with: vcut convert --from {snapshot} --out DIR)");
+    return 0;
+});
+
+var bench = new Command("bench", "Time one VAE and one UNet training step") { presetOption, threadsOption, unetBatchOption };
+bench.SetAction(parse =>
+{
+    var dir = Path.Combine(Path.GetTempPath(), "vcut-train-bench-" + Environment.ProcessId);
+    var preset = ModelPreset.Get(parse.GetValue(presetOption)!);
+    foreach (var (vae, unet) in new[] { (3, 0), (3, 3) })
+    {
+        var options = new TrainingOptions { OutputDirectory = dir, VaeSteps = vae, UNetSteps = unet, Threads = parse.GetValue(threadsOption), UNetBatch = parse.GetValue(unetBatchOption), CheckpointEvery = 1000 };
+        using var trainer = new Trainer(preset, options);
+        trainer.Train(new SynchronousProgress<TrainingProgress>(p => Console.WriteLine($"{p.Stage} {p.Step}: {p.Seconds:F2} s loss {p.Loss:F4}")));
+        Directory.Delete(dir, true);
+    }
+    return 0;
+});
+
+var root = new RootCommand("Trains Vcut.MLNet's embedded default SVD with TorchSharp") { train, bench };
+return root.Parse(args).Invoke();
+
+/// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread, in order.</summary>
+internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
