@@ -47,6 +47,7 @@ internal static class Program
               so re-running the command resumes after a crash or Ctrl-C. Each image's seed derives from --seed and its
               path, so a re-run makes the same videos. --shard i/n handles a deterministic 1/n of the inputs; --shards n
               takes i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array).
+        {EvaluateCommand.Usage}
         """;
 
     private static readonly HashSet<string> Flags = ["json", "help", "allow-cpu-fallback", "no-guidance", "quick", "fp16"];
@@ -74,7 +75,8 @@ internal static class Program
                 Console.WriteLine(Usage);
                 return args.Length == 0 ? 2 : 0;
             }
-            var command = new CommandLine(args.Skip(1), Flags);
+            // evaluate's --json takes a file name, so it is not a flag there.
+            var command = new CommandLine(args.Skip(1), args[0] == "evaluate" ? EvaluateCommand.Flags : Flags);
             return args[0] switch
             {
                 "build-model" => BuildModel(command, cancellation.Token),
@@ -85,6 +87,7 @@ internal static class Program
                 "bench" => BenchCommand.Run(command, cancellation.Token),
                 "generate" => await GenerateCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),
                 "batch" => await BatchCommand.RunAsync(command, cancellation.Token).ConfigureAwait(false),
+                "evaluate" => EvaluateCommand.Run(command, cancellation.Token),
                 _ => throw new UsageException($"Unknown command '{args[0]}'."),
             };
         }

@@ -1,0 +1,288 @@
+using System.Globalization;
+using System.Text.Json;
+using Vcut.Runtime.Imaging;
+using Vcut.Runtime.Pipeline;
+using Vcut.Runtime.Quality;
+
+namespace Vcut.Cli;
+
+/// <summary>
+/// <c>vcut evaluate</c>: every picture of a folder to videos at several motion buckets, scored against the picture
+/// (first-frame PSNR, motion-fit PSNR, motion; <see cref="VideoEvaluator"/>), with a table per picture, the averages, and
+/// how motion grows with the bucket. The metrics live in the runtime (<see cref="VideoQuality"/>); this only prints them.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public const string Usage = """
+          evaluate --images FOLDER [--model DIR] [--frames F] [--steps S] [--height H] [--width W] [--fps N]
+                   [--motion-bucket N] [--noise-aug X] [--min-guidance G] [--max-guidance G] [--seed N]
+                   [--vcut off|paper|exact] [--threads N] [--motion-buckets 10,127,250] [--json FILE]
+              Every picture of FOLDER (png, jpg, jpeg, bmp, gif, webp; sorted by name) to a video at each of
+              --motion-buckets (and at --motion-bucket, default 127, which gives the main figures), each scored against
+              the picture: first-frame PSNR, motion-fit PSNR (later frames against the best zoom + shift of the picture)
+              and motion (mean frame difference, camera displacement in pixels). Prints a table per picture, the
+              averages, the mean motion per bucket and the ratio of motion at the highest to the lowest bucket;
+              --json FILE writes it all. Exit code 1 for an empty folder or an unreadable picture. See docs/quality.md.
+        """;
+
+    /// <summary>The options that take no value (here <c>--json</c> takes a file name).</summary>
+    public static readonly HashSet<string> Flags = ["help", "allow-cpu-fallback"];
+
+    private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
+
+    public static int Run(CommandLine command, CancellationToken cancellationToken)
+    {
+        var folder = command.Require("images");
+        var modelDirectory = command.Get("model") ?? VideoGenerator.DefaultModelDirectory;
+        var options = GenerateCommand.ReadOptions(command, allowLatents: false);
+        var execution = GenerateCommand.ReadExecution(command);
+        var vcut = command.Get("vcut") is { } mode ? Program.ParseVcut(mode, "vcut") : (Vcut.Graph.Builders.VcutMode?)null;
+        var buckets = ParseBuckets(command.Get("motion-buckets"));
+        var jsonPath = command.Get("json");
+        command.RejectUnknown();
+        if (command.Positional.Count > 0)
+        {
+            throw new UsageException($"evaluate takes no positional arguments, got '{command.Positional[0]}'.");
+        }
+
+        // Bad data before any video: a missing or empty folder, a picture that does not decode (named in the message).
+        var pictures = ListPictures(folder);
+        foreach (var path in pictures)
+        {
+            RgbImage.Load(path);
+        }
+        if (jsonPath is not null && Path.GetDirectoryName(Path.GetFullPath(jsonPath)) is { } jsonFolder)
+        {
+            Directory.CreateDirectory(jsonFolder);
+        }
+
+        using var generator = VideoGenerator.Open(modelDirectory, execution, vcut);
+        Console.Error.WriteLine($"Model {Path.GetFullPath(modelDirectory)} ({generator.Manifest.Preset}, {generator.Manifest.Weights}) on {generator.Device}, VCUT {generator.Vcut.ToString().ToLowerInvariant()}");
+        var results = new List<(string Path, VideoEvaluation Evaluation)>();
+        for (var i = 0; i < pictures.Count; i++)
+        {
+            var name = Path.GetFileName(pictures[i]);
+            Console.Error.WriteLine($"[{i + 1}/{pictures.Count}] {name}");
+            var image = RgbImage.Load(pictures[i]);
+            var evaluation = VideoEvaluator.Evaluate(generator, image, options, buckets, new StatusLines(), cancellationToken);
+            results.Add((pictures[i], evaluation));
+            PrintPicture(name, evaluation, options.MotionBucketId);
+        }
+        var summary = Summarize(results.Select(r => r.Evaluation).ToList(), buckets);
+        PrintSummary(summary, results.Count, options.MotionBucketId);
+        if (jsonPath is not null)
+        {
+            WriteJson(jsonPath, Document(generator, modelDirectory, options, buckets, results, summary));
+            Console.WriteLine($"Wrote {Path.GetFullPath(jsonPath)}");
+        }
+        return 0;
+    }
+
+    private static List<int> ParseBuckets(string? text)
+    {
+        if (text is null)
+        {
+            return [.. VideoEvaluator.DefaultMotionBuckets];
+        }
+        var buckets = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var bucket))
+            {
+                throw new UsageException($"--motion-buckets expects non-negative integers separated by commas (e.g. 10,127,250), got '{text}'.");
+            }
+            buckets.Add(bucket);
+        }
+        return buckets;
+    }
+
+    /// <summary>The pictures directly in <paramref name="folder"/>, by name (ordinal); hidden files are left out.</summary>
+    private static List<string> ListPictures(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"--images '{folder}' is not a folder.");
+        }
+        var pictures = Directory.EnumerateFiles(folder)
+            .Where(f => !Path.GetFileName(f).StartsWith('.') && Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal)
+            .ToList();
+        if (pictures.Count == 0)
+        {
+            throw new InvalidDataException($"No pictures ({string.Join(", ", Extensions)}) in '{Path.GetFullPath(folder)}'.");
+        }
+        return pictures;
+    }
+
+    private static void PrintPicture(string name, VideoEvaluation evaluation, float mainBucket)
+    {
+        Console.WriteLine($"{name}: {evaluation.FrameCount} frames of {evaluation.Width}×{evaluation.Height}");
+        Console.WriteLine("    bucket  first PSNR    fit PSNR  frame diff  camera px  last move (zoom, dx, dy)");
+        var rows = evaluation.Buckets.Append(evaluation.Main).Distinct().OrderBy(b => b.MotionBucketId);
+        foreach (var row in rows)
+        {
+            var quality = row.Quality;
+            var last = quality.MotionFit.Frames.Count > 0 ? quality.MotionFit.Frames[^1].Move : CameraMove.Identity;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {(row.MotionBucketId == mainBucket ? '*' : ' ')}{row.MotionBucketId,7:0.##}  {Db(quality.FirstFramePsnr),10}  {Db(quality.MotionFitPsnr),10}  {quality.Motion.MeanFrameDifference,10:F4}  {quality.Motion.CameraDisplacement,9:F2}  {last.Zoom:F3}, {last.ShiftX:+0.00;-0.00}, {last.ShiftY:+0.00;-0.00}"));
+        }
+        Console.WriteLine();
+    }
+
+    private static string Db(double value) =>
+        double.IsFinite(value) ? string.Create(CultureInfo.InvariantCulture, $"{value:F2} dB") : "n/a";
+
+    /// <summary>The averages over the pictures: the main figures, and the motion per bucket.</summary>
+    private sealed record Summary(double FirstFramePsnr, double MotionFitPsnr, double MeanFrameDifference, double CameraDisplacement,
+        IReadOnlyList<BucketSummary> Buckets, double? FrameDifferenceRatio, double? DisplacementRatio);
+
+    private sealed record BucketSummary(float MotionBucketId, double FirstFramePsnr, double MotionFitPsnr, double MeanFrameDifference, double CameraDisplacement);
+
+    private static Summary Summarize(IReadOnlyList<VideoEvaluation> evaluations, IReadOnlyList<int> buckets)
+    {
+        var main = evaluations.Select(e => e.Main.Quality).ToList();
+        var perBucket = buckets.Distinct().Order().Select(bucket =>
+        {
+            var qualities = evaluations.Select(e => e.Buckets.Single(b => b.MotionBucketId == bucket).Quality).ToList();
+            return new BucketSummary(bucket, qualities.Average(q => q.FirstFramePsnr), qualities.Average(q => q.MotionFitPsnr),
+                qualities.Average(q => q.Motion.MeanFrameDifference), qualities.Average(q => q.Motion.CameraDisplacement));
+        }).ToList();
+        double? Ratio(Func<BucketSummary, double> motion) =>
+            perBucket.Count >= 2 && motion(perBucket[0]) > 0 ? motion(perBucket[^1]) / motion(perBucket[0]) : null;
+        return new Summary(main.Average(q => q.FirstFramePsnr), main.Average(q => q.MotionFitPsnr),
+            main.Average(q => q.Motion.MeanFrameDifference), main.Average(q => q.Motion.CameraDisplacement),
+            perBucket, Ratio(b => b.MeanFrameDifference), Ratio(b => b.CameraDisplacement));
+    }
+
+    private static void PrintSummary(Summary summary, int pictures, float mainBucket)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Averages over {pictures} picture(s) at motion bucket {mainBucket:0.##}: first-frame PSNR {Db(summary.FirstFramePsnr)}, motion-fit PSNR {Db(summary.MotionFitPsnr)}, " +
+            $"frame difference {summary.MeanFrameDifference:F4}, camera displacement {summary.CameraDisplacement:F2} px"));
+        if (summary.Buckets.Count == 0)
+        {
+            return;
+        }
+        Console.WriteLine("Motion per bucket (means over the pictures):");
+        Console.WriteLine("    bucket  frame diff  camera px    fit PSNR");
+        foreach (var bucket in summary.Buckets)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   {bucket.MotionBucketId,7:0.##}  {bucket.MeanFrameDifference,10:F4}  {bucket.CameraDisplacement,9:F2}  {Db(bucket.MotionFitPsnr),10}"));
+        }
+        if (summary.Buckets.Count >= 2)
+        {
+            static string Times(double? ratio) => ratio is { } r ? string.Create(CultureInfo.InvariantCulture, $"{r:F2}×") : "n/a (no motion at the lowest bucket)";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Motion at bucket {summary.Buckets[^1].MotionBucketId:0.##} vs {summary.Buckets[0].MotionBucketId:0.##}: frame difference {Times(summary.FrameDifferenceRatio)}, camera displacement {Times(summary.DisplacementRatio)}"));
+        }
+    }
+
+    private static object Document(VideoGenerator generator, string modelDirectory, VideoGenerationOptions options, IReadOnlyList<int> buckets,
+        List<(string Path, VideoEvaluation Evaluation)> results, Summary summary) => new
+    {
+        model = new
+        {
+            directory = Path.GetFullPath(modelDirectory),
+            preset = generator.Manifest.Preset,
+            weights = generator.Manifest.Weights.ToString(),
+            vcut = generator.Vcut.ToString().ToLowerInvariant(),
+            device = generator.Device.ToString().ToLowerInvariant(),
+        },
+        options = new
+        {
+            frames = results[0].Evaluation.FrameCount,
+            height = results[0].Evaluation.Height,
+            width = results[0].Evaluation.Width,
+            steps = options.Steps,
+            fps = options.Fps,
+            motionBucket = options.MotionBucketId,
+            noiseAug = options.NoiseAugStrength,
+            minGuidance = options.MinGuidanceScale,
+            maxGuidance = options.MaxGuidanceScale,
+            seed = options.Seed,
+            decodeChunk = options.DecodeChunkSize,
+        },
+        motionBuckets = buckets.Distinct().Order().ToList(),
+        pictures = results.Select(r => new
+        {
+            name = Path.GetFileName(r.Path),
+            path = Path.GetFullPath(r.Path),
+            main = Bucket(r.Evaluation.Main),
+            buckets = r.Evaluation.Buckets.Select(Bucket).ToList(),
+        }).ToList(),
+        averages = new
+        {
+            firstFramePsnr = Finite(summary.FirstFramePsnr),
+            motionFitPsnr = Finite(summary.MotionFitPsnr),
+            meanFrameDifference = Finite(summary.MeanFrameDifference),
+            cameraDisplacement = Finite(summary.CameraDisplacement),
+        },
+        buckets = summary.Buckets.Select(b => new
+        {
+            motionBucket = b.MotionBucketId,
+            firstFramePsnr = Finite(b.FirstFramePsnr),
+            motionFitPsnr = Finite(b.MotionFitPsnr),
+            meanFrameDifference = Finite(b.MeanFrameDifference),
+            cameraDisplacement = Finite(b.CameraDisplacement),
+        }).ToList(),
+        motionRatio = summary.Buckets.Count >= 2
+            ? new
+            {
+                lowestBucket = summary.Buckets[0].MotionBucketId,
+                highestBucket = summary.Buckets[^1].MotionBucketId,
+                frameDifference = summary.FrameDifferenceRatio is { } f ? Finite(f) : null,
+                cameraDisplacement = summary.DisplacementRatio is { } d ? Finite(d) : null,
+            }
+            : null,
+    };
+
+    private static object Bucket(BucketEvaluation bucket) => new
+    {
+        motionBucket = bucket.MotionBucketId,
+        firstFramePsnr = Finite(bucket.Quality.FirstFramePsnr),
+        motionFitPsnr = Finite(bucket.Quality.MotionFitPsnr),
+        meanFrameDifference = Finite(bucket.Quality.Motion.MeanFrameDifference),
+        cameraDisplacement = Finite(bucket.Quality.Motion.CameraDisplacement),
+        generationSeconds = bucket.Statistics.TotalTime.TotalSeconds,
+        fits = bucket.Quality.MotionFit.Frames.Select(f => new
+        {
+            frame = f.Frame,
+            zoom = f.Move.Zoom,
+            shiftX = f.Move.ShiftX,
+            shiftY = f.Move.ShiftY,
+            psnr = Finite(f.Psnr),
+            validFraction = f.ValidFraction,
+        }).ToList(),
+    };
+
+    /// <summary>JSON has no NaN: a figure that does not exist (motion fit of a one-frame video) is null.</summary>
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    /// <summary>Writes <paramref name="document"/> to a temporary file next to <paramref name="path"/> and moves it over the target.</summary>
+    private static void WriteJson(string path, object document)
+    {
+        var target = Path.GetFullPath(path);
+        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllText(temporary, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+            File.Move(temporary, target, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
+    /// <summary>One line per finished video on the error stream, written on the calling thread.</summary>
+    private sealed class StatusLines : IProgress<EvaluationProgress>
+    {
+        public void Report(EvaluationProgress value) =>
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  motion bucket {value.MotionBucketId:0.##}: {value.Elapsed.TotalSeconds:F1} s ({value.Done}/{value.Total})"));
+    }
+}
