@@ -69,7 +69,17 @@ bench.SetAction(parse =>
     return 0;
 });
 
-var root = new RootCommand("Trains Vcut.MLNet's embedded default SVD with TorchSharp") { train, bench };
+var countOption = new Option<int>("--count") { Description = "Clips to draw", DefaultValueFactory = _ => 6 };
+var preview = new Command("preview", "Write a PNG sheet of training clips (one clip a row: frame 0 ... frame 7)") { outOption, seedOption, countOption };
+preview.SetAction(parse =>
+{
+    var options = new TrainingOptions { OutputDirectory = parse.GetValue(outOption)!, Seed = parse.GetValue(seedOption) };
+    var path = Vcut.Training.Data.ClipPreview.Write(options, parse.GetValue(countOption));
+    Console.WriteLine($"Wrote {path}");
+    return 0;
+});
+
+var root = new RootCommand("Trains Vcut.MLNet's embedded default SVD with TorchSharp") { train, bench, preview };
 return root.Parse(args).Invoke();
 
 /// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread, in order.</summary>

@@ -43,7 +43,7 @@ public sealed class SceneGenerator(int size)
         }
         if (Uniform(g) < 0.5)
         {
-            image = image + randn(image.shape, generator: g) * (Uniform(g) * 0.03); // sensor grain
+            image = image + randn(image.shape, generator: g) * (Uniform(g) * 0.015); // sensor grain
         }
         return image.clamp(0, 1).MoveToOuterDisposeScope();
     }
@@ -62,7 +62,7 @@ public sealed class SceneGenerator(int size)
     private Tensor Paint(Generator g)
     {
         var colour = Colour(g).expand(3, Size, Size);
-        return colour + SmoothField(g, (int)Int(g, 2, 6), 0.1) + Texture(g, Uniform(g) * 0.12);
+        return colour + SmoothField(g, (int)Int(g, 2, 6), 0.1) + Texture(g, Uniform(g) * 0.08);
     }
 
     private Tensor Stripes(Generator g)
@@ -70,7 +70,7 @@ public sealed class SceneGenerator(int size)
         var a = Colour(g);
         var b = Colour(g);
         var angle = Uniform(g) * Math.PI;
-        var frequency = 6 + Uniform(g) * 20;
+        var frequency = 2 + Uniform(g) * 6;
         var phase = (_x * Math.Cos(angle) + _y * Math.Sin(angle)) * (2 * Math.PI * frequency);
         var t = (phase.sin() * 4).sigmoid().unsqueeze(0);
         return a * t + b * (1 - t) + Texture(g, 0.04);
@@ -80,7 +80,7 @@ public sealed class SceneGenerator(int size)
     {
         var a = Colour(g);
         var b = Colour(g);
-        var cells = 3 + Uniform(g) * 10;
+        var cells = 2 + Uniform(g) * 4;
         var t = ((_x * (2 * Math.PI * cells)).sin() * (_y * (2 * Math.PI * cells)).sin() * 6).sigmoid().unsqueeze(0);
         return a * t + b * (1 - t) + Texture(g, 0.04);
     }
@@ -131,16 +131,17 @@ public sealed class SceneGenerator(int size)
         return F.interpolate(coarse, [Size, Size], mode: InterpolationMode.Bicubic, align_corners: false).squeeze(0);
     }
 
-    /// <summary>Multi-octave value noise (grey, slightly tinted).</summary>
+    /// <summary>Multi-octave value noise (grey).</summary>
     private Tensor Texture(Generator g, double amplitude)
     {
         var total = zeros([1, 1, Size, Size]);
         var weight = 1.0;
-        foreach (var cells in new[] { Size / 32, Size / 8, Size / 4 })
+        // Coarse to fine with falling weight: roughly the 1/f spectrum of natural textures.
+        foreach (var cells in new[] { Size / 32, Size / 16, Size / 8 })
         {
             var coarse = randn([1, 1, cells, cells], generator: g);
-            total = total + F.interpolate(coarse, [Size, Size], mode: InterpolationMode.Bilinear, align_corners: false) * weight;
-            weight *= 0.6;
+            total = total + F.interpolate(coarse, [Size, Size], mode: InterpolationMode.Bicubic, align_corners: false) * weight;
+            weight *= 0.5;
         }
         return (total.squeeze(0) * amplitude).expand(3, Size, Size);
     }

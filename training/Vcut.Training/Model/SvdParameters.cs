@@ -44,10 +44,11 @@ public sealed class SvdParameters : IDisposable
     /// <summary>
     /// Creates the parameters of <paramref name="preset"/> with a training initialisation: weights uniform in
     /// ±1/√fan-in (torch's default), biases and norm shifts zero, norm scales one, embeddings N(0, 0.02²), blend
-    /// factors as diffusers initialises them; and the last convolution of each temporal branch (and the UNet's
-    /// output) zero, so that every temporal layer starts as the identity and the UNet starts by predicting zero.
+    /// factors as diffusers initialises them; and, with <paramref name="identityStart"/>, the last convolution of each
+    /// temporal branch (and the UNet's output) zero, so that every temporal layer starts as the identity and the UNet
+    /// starts by predicting zero.
     /// </summary>
-    public static SvdParameters CreateForTraining(ModelPreset preset, long seed)
+    public static SvdParameters CreateForTraining(ModelPreset preset, long seed, bool identityStart = true)
     {
         var parameters = new SvdParameters(preset);
         using var generator = new Generator((ulong)seed);
@@ -65,7 +66,7 @@ public sealed class SvdParameters : IDisposable
                 parameters._specs[spec.Key] = spec;
                 parameters._partOf[spec.Key] = model;
                 using var _ = no_grad();
-                parameters._tensors[spec.Key] = new TorchSharp.Modules.Parameter(Initial(spec, generator), requires_grad: true);
+                parameters._tensors[spec.Key] = new TorchSharp.Modules.Parameter(Initial(spec, generator, identityStart), requires_grad: true);
             }
             parameters._keysByModel[model] = keys;
         }
@@ -127,7 +128,7 @@ public sealed class SvdParameters : IDisposable
     /// <summary>The parameters as a weight source, for the snapshot writer and the graph builders.</summary>
     public IWeightSource AsWeightSource(string description) => new TensorWeightSource(this, description);
 
-    private static Tensor Initial(ParameterSpec spec, Generator generator)
+    private static Tensor Initial(ParameterSpec spec, Generator generator, bool identityStart)
     {
         var key = spec.Key;
         var shape = spec.Shape;
@@ -136,11 +137,11 @@ public sealed class SvdParameters : IDisposable
             // diffusers: merge_factor 0.5 in the UNet, 0.0 in the VAE decoder.
             return full(shape, key.StartsWith("decoder.", StringComparison.Ordinal) ? 0f : 0.5f);
         }
-        if (IsZeroInitialised(key))
+        if (identityStart && IsZeroInitialised(key))
         {
             return zeros(shape);
         }
-        if (key == "decoder.time_conv_out.weight")
+        if (identityStart && key == "decoder.time_conv_out.weight")
         {
             // The identity across frames: only the centre tap, channel to itself.
             var identity = zeros(shape);

@@ -1,0 +1,30 @@
+using Vcut.Runtime.Imaging;
+using Vcut.Training.Training;
+using static TorchSharp.torch;
+
+namespace Vcut.Training.Data;
+
+/// <summary>A contact sheet of training clips, to look at what the model learns from.</summary>
+public static class ClipPreview
+{
+    /// <summary>Draws <paramref name="count"/> clips as the trainer draws them and writes them, one a row, as <c>clips.png</c>.</summary>
+    public static string Write(TrainingOptions options, int count)
+    {
+        var scenes = new SceneGenerator(2 * options.Size);
+        var clips = new CameraClips(options.Size);
+        using var g = new Generator((ulong)options.Seed);
+        var rows = new List<Tensor>();
+        for (var i = 0; i < count; i++)
+        {
+            using var canvas = scenes.Draw(g);
+            // Fast moves at 7 fps so the push-in is visible.
+            var clip = clips.Render(canvas, options.Frames, 7, 60 + 190f * i / Math.Max(1, count - 1));
+            rows.Add(cat(clip.Frames.unbind(0), 2)); // (3, S, F·S)
+        }
+        using var sheet = cat(rows, 1).contiguous();
+        Directory.CreateDirectory(options.OutputDirectory);
+        var path = Path.Combine(options.OutputDirectory, "clips.png");
+        RgbImage.FromPixels(sheet.data<float>().ToArray(), (int)sheet.shape[2], (int)sheet.shape[1]).SavePng(path);
+        return path;
+    }
+}
