@@ -53,7 +53,7 @@ public sealed class TrainingRunTests
 
             var model = Path.Combine(root, "model");
             var report = CheckpointConverter.Convert(Path.Combine(root, "snapshot"), model);
-            Assert.AreEqual(8, report.Manifest.Architecture.Vae.LatentChannels);
+            Assert.AreEqual(ModelPreset.Micro.Architecture.Vae.LatentChannels, report.Manifest.Architecture.Vae.LatentChannels);
             using var generator = VideoGenerator.Open(model);
             var picture = RgbImage.FromPixels(Enumerable.Range(0, 3 * 64 * 64).Select(i => (i % 64) / 64f).ToArray(), 64, 64);
             var video = generator.Generate(picture, new VideoGenerationOptions { Steps = 2, Frames = 4, Height = 64, Width = 64 });

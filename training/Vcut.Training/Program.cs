@@ -14,11 +14,16 @@ var vaeStepsOption = new Option<int>("--vae-steps") { Description = "VAE optimiz
 var unetStepsOption = new Option<int>("--unet-steps") { Description = "UNet optimizer steps", DefaultValueFactory = _ => defaults.UNetSteps };
 var unetBatchOption = new Option<int>("--unet-batch") { Description = "Clips per UNet step", DefaultValueFactory = _ => defaults.UNetBatch };
 var threadsOption = new Option<int>("--threads") { Description = "LibTorch threads", DefaultValueFactory = _ => defaults.Threads };
+var vaeCropOption = new Option<int>("--vae-crop") { Description = "VAE training crop side", DefaultValueFactory = _ => defaults.VaeCrop };
+var vaeBatchOption = new Option<int>("--vae-batch") { Description = "Clips per VAE step", DefaultValueFactory = _ => defaults.VaeBatch };
+var vaeLrOption = new Option<double>("--vae-lr") { Description = "VAE learning rate", DefaultValueFactory = _ => defaults.VaeLearningRate };
+var latentOption = new Option<int?>("--latent-channels") { Description = "Override the preset's latent channels (experiments)" };
 var checkpointOption = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => defaults.CheckpointEvery };
 
 var train = new Command("train", "Train (or resume) both stages, then write OUT/snapshot (a diffusers snapshot)")
 {
     outOption, presetOption, seedOption, vaeStepsOption, unetStepsOption, unetBatchOption, threadsOption, checkpointOption,
+    vaeCropOption, vaeBatchOption, vaeLrOption, latentOption,
 };
 train.SetAction(parse =>
 {
@@ -31,8 +36,11 @@ train.SetAction(parse =>
         UNetBatch = parse.GetValue(unetBatchOption),
         Threads = parse.GetValue(threadsOption),
         CheckpointEvery = parse.GetValue(checkpointOption),
+        VaeCrop = parse.GetValue(vaeCropOption),
+        VaeBatch = parse.GetValue(vaeBatchOption),
+        VaeLearningRate = parse.GetValue(vaeLrOption),
     };
-    var preset = ModelPreset.Get(parse.GetValue(presetOption)!);
+    var preset = WithLatentChannels(ModelPreset.Get(parse.GetValue(presetOption)!), parse.GetValue(latentOption));
     var clock = Stopwatch.StartNew();
     using var trainer = new Trainer(preset, options);
     var last = Stopwatch.StartNew();
@@ -79,8 +87,42 @@ preview.SetAction(parse =>
     return 0;
 });
 
-var root = new RootCommand("Trains Vcut.MLNet's embedded default SVD with TorchSharp") { train, bench, preview };
+var photosArgument = new Argument<string[]>("photos") { Description = "Photos to add, centre-cropped", Arity = ArgumentArity.ZeroOrMore };
+var heldOut = new Command("held-out", "Write held-out pictures for vcut evaluate: procedural scenes from unused seeds, plus photos") { outOption, countOption, photosArgument };
+heldOut.SetAction(parse =>
+{
+    var written = Vcut.Training.Data.HeldOutPictures.Write(parse.GetValue(outOption)!, parse.GetValue(countOption), 256, parse.GetValue(photosArgument) ?? []);
+    Console.WriteLine($"Wrote {written.Count} pictures to {parse.GetValue(outOption)}");
+    return 0;
+});
+
+var imagesOption = new Option<string>("--images") { Description = "Folder of pictures", Required = true };
+var vaeCheck = new Command("vae-check", "Reconstruction PSNR of a run's VAE checkpoint on pictures (128×128)") { outOption, presetOption, imagesOption, latentOption };
+vaeCheck.SetAction(parse =>
+{
+    var pictures = Directory.GetFiles(parse.GetValue(imagesOption)!).Order(StringComparer.Ordinal);
+    var preset = WithLatentChannels(ModelPreset.Get(parse.GetValue(presetOption)!), parse.GetValue(latentOption));
+    var results = VaeCheck.Run(preset, parse.GetValue(outOption)!, pictures, 128);
+    foreach (var (picture, psnr) in results)
+    {
+        Console.WriteLine($"{picture,-28} {psnr:F2} dB");
+    }
+    Console.WriteLine($"{"mean",-28} {results.Average(r => r.Psnr):F2} dB");
+    return 0;
+});
+
+var root = new RootCommand("Trains Vcut.MLNet's embedded default SVD with TorchSharp") { train, bench, preview, heldOut, vaeCheck };
 return root.Parse(args).Invoke();
+
+static ModelPreset WithLatentChannels(ModelPreset preset, int? channels) => channels is not { } c ? preset : preset with
+{
+    Name = $"{preset.Name}-c{c}",
+    Architecture = preset.Architecture with
+    {
+        UNet = preset.Architecture.UNet with { InChannels = 2 * c, OutChannels = c },
+        Vae = preset.Architecture.Vae with { LatentChannels = c },
+    },
+};
 
 /// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread, in order.</summary>
 internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>

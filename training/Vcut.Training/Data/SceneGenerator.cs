@@ -9,13 +9,41 @@ namespace Vcut.Training.Data;
 /// checkers, each textured with multi-octave value noise, sometimes blurred or grained like a photo. Everything is
 /// drawn from one seeded generator, so a seed names a picture. Pictures are (3, S, S) in [0, 1].
 /// </summary>
-public sealed class SceneGenerator(int size)
+public sealed class SceneGenerator
 {
-    private readonly Tensor _y = linspace(0, 1, size).unsqueeze(1).expand(size, size);
-    private readonly Tensor _x = linspace(0, 1, size).unsqueeze(0).expand(size, size);
+    private const int BankSize = 48;
+
+    private readonly Tensor _y;
+    private readonly Tensor _x;
+    private readonly Tensor _textures;       // (BankSize, 1, S, S) multi-octave noise, unit scale
+    private readonly Tensor[] _colourFields; // per cell count: (BankSize, 3, S, S) smooth fields, unit scale
+
+    /// <summary>
+    /// Creates a generator of pictures of side <paramref name="size"/>. Upsampling noise to full size is the slow part
+    /// of drawing, so banks of noise fields are made once here (from a fixed seed) and each picture picks, shifts and
+    /// flips fields from them.
+    /// </summary>
+    public SceneGenerator(int size)
+    {
+        Size = size;
+        _y = linspace(0, 1, size).unsqueeze(1).expand(size, size).contiguous();
+        _x = linspace(0, 1, size).unsqueeze(0).expand(size, size).contiguous();
+        using var g = new Generator(0x5CE9E);
+        var textures = zeros([BankSize, 1, size, size]);
+        var weight = 1.0;
+        // Coarse to fine with falling weight: roughly the 1/f spectrum of natural textures.
+        foreach (var cells in new[] { size / 32, size / 16, size / 8 })
+        {
+            textures += F.interpolate(randn([BankSize, 1, cells, cells], generator: g), [size, size], mode: InterpolationMode.Bicubic, align_corners: false) * weight;
+            weight *= 0.5;
+        }
+        _textures = textures;
+        _colourFields = Enumerable.Range(0, 7).Select(cells => cells < 2 ? empty(0) :
+            F.interpolate(randn([BankSize, 3, cells, cells], generator: g), [size, size], mode: InterpolationMode.Bicubic, align_corners: false)).ToArray();
+    }
 
     /// <summary>The side of the pictures in pixels.</summary>
-    public int Size { get; } = size;
+    public int Size { get; }
 
     /// <summary>Draws one picture.</summary>
     public Tensor Draw(Generator g)
@@ -124,26 +152,19 @@ public sealed class SceneGenerator(int size)
     /// <summary>A soft 0–1 mask from a signed distance in pixels.</summary>
     private static Tensor Soft(Tensor signedPixels, double softness) => (signedPixels / softness).sigmoid().unsqueeze(0);
 
-    /// <summary>A smooth colour field: a coarse random grid upsampled bicubically.</summary>
-    private Tensor SmoothField(Generator g, int cells, double amplitude)
-    {
-        var coarse = randn([1, 3, cells, cells], generator: g) * amplitude;
-        return F.interpolate(coarse, [Size, Size], mode: InterpolationMode.Bicubic, align_corners: false).squeeze(0);
-    }
+    /// <summary>A smooth colour field: a coarse random grid (2–6 cells a side) upsampled bicubically, from the bank.</summary>
+    private Tensor SmoothField(Generator g, int cells, double amplitude) =>
+        Vary(g, _colourFields[Math.Clamp(cells, 2, 6)][Int(g, 0, BankSize)]) * amplitude;
 
-    /// <summary>Multi-octave value noise (grey).</summary>
-    private Tensor Texture(Generator g, double amplitude)
+    /// <summary>Multi-octave value noise (grey), from the bank.</summary>
+    private Tensor Texture(Generator g, double amplitude) =>
+        (Vary(g, _textures[Int(g, 0, BankSize)]) * amplitude).expand(3, Size, Size);
+
+    /// <summary>A bank field shifted (circularly) and flipped at random, so few fields give many textures.</summary>
+    private Tensor Vary(Generator g, Tensor field)
     {
-        var total = zeros([1, 1, Size, Size]);
-        var weight = 1.0;
-        // Coarse to fine with falling weight: roughly the 1/f spectrum of natural textures.
-        foreach (var cells in new[] { Size / 32, Size / 16, Size / 8 })
-        {
-            var coarse = randn([1, 1, cells, cells], generator: g);
-            total = total + F.interpolate(coarse, [Size, Size], mode: InterpolationMode.Bicubic, align_corners: false) * weight;
-            weight *= 0.5;
-        }
-        return (total.squeeze(0) * amplitude).expand(3, Size, Size);
+        var shifted = field.roll([Int(g, 0, Size), Int(g, 0, Size)], [1, 2]);
+        return Uniform(g) < 0.5 ? shifted.flip(2) : shifted;
     }
 
     private static Tensor Colour(Generator g) => rand([3, 1, 1], generator: g) * 0.9 + 0.05;

@@ -10,16 +10,19 @@ public sealed record TrainingOptions
     public long Seed { get; init; } = 20261201;
 
     /// <summary>Optimizer steps of the VAE stage (encoder and temporal decoder).</summary>
-    public int VaeSteps { get; init; } = 1500;
+    public int VaeSteps { get; init; } = 2500;
 
     /// <summary>Optimizer steps of the UNet stage.</summary>
-    public int UNetSteps { get; init; } = 2000;
+    public int UNetSteps { get; init; } = 1500;
 
     /// <summary>Clips per VAE step.</summary>
-    public int VaeBatch { get; init; } = 2;
+    public int VaeBatch { get; init; } = 4;
 
     /// <summary>Frames per VAE clip (the temporal decoder mixes neighbouring frames).</summary>
-    public int VaeFrames { get; init; } = 3;
+    public int VaeFrames { get; init; } = 2;
+
+    /// <summary>Side of the square crops the VAE trains on (it is convolutional; small crops give more steps per second).</summary>
+    public int VaeCrop { get; init; } = 32;
 
     /// <summary>Clips per UNet step.</summary>
     public int UNetBatch { get; init; } = 2;
@@ -31,7 +34,7 @@ public sealed record TrainingOptions
     public int Size { get; init; } = 128;
 
     /// <summary>AdamW learning rate of the VAE.</summary>
-    public double VaeLearningRate { get; init; } = 1e-3;
+    public double VaeLearningRate { get; init; } = 2e-3;
 
     /// <summary>AdamW learning rate of the UNet.</summary>
     public double UNetLearningRate { get; init; } = 5e-4;
@@ -59,6 +62,7 @@ public sealed record TrainingOptions
         Require(VaeBatch >= 1 && UNetBatch >= 1, "batch sizes must be at least 1");
         Require(VaeFrames >= 1 && Frames >= 2, "a clip needs at least 2 frames (the VAE stage at least 1)");
         Require(Size >= 32 && Size % 32 == 0, $"the frame size must be a multiple of 32, got {Size}");
+        Require(VaeCrop >= 16 && VaeCrop <= Size && VaeCrop % 16 == 0, $"the VAE crop must be a multiple of 16 in 16..{Size}, got {VaeCrop}");
         Require(VaeLearningRate > 0 && UNetLearningRate > 0, "learning rates must be positive");
         Require(ConditioningDropout is >= 0 and < 1, "the conditioning dropout must be in [0, 1)");
         Require(LogSigmaStd > 0, "the ln σ standard deviation must be positive");

@@ -1,0 +1,31 @@
+using Vcut.Graph.Architecture;
+using Vcut.Runtime.Imaging;
+using Vcut.Training.Model;
+using static TorchSharp.torch;
+
+namespace Vcut.Training.Training;
+
+/// <summary>The VAE's reconstruction PSNR on pictures, from a run's checkpoint: a quick look during training.</summary>
+public static class VaeCheck
+{
+    /// <summary>Encodes and decodes each picture (one-frame video) at <paramref name="size"/> and returns its PSNR in dB.</summary>
+    public static IReadOnlyList<(string Picture, double Psnr)> Run(ModelPreset preset, string runDirectory, IEnumerable<string> pictures, int size)
+    {
+        using var parameters = SvdParameters.CreateForTraining(preset, 0);
+        Checkpoint.Load(Path.Combine(runDirectory, "checkpoint"), parameters);
+        var nets = new SvdNetworks(parameters);
+        var results = new List<(string, double)>();
+        using var _ = no_grad();
+        foreach (var picture in pictures)
+        {
+            using var scope = NewDisposeScope();
+            var image = LanczosResizer.Resize(RgbImage.Load(picture), size, size);
+            var x = tensor(image.Pixels, [1, 3, size, size]) * 2 - 1;
+            var (mean, _) = nets.VaeEncoder(x);
+            var y = ((nets.VaeDecoder(mean, 1) + 1) / 2).clamp(0, 1);
+            var mse = (y - (x + 1) / 2).square().mean().item<float>();
+            results.Add((Path.GetFileName(picture), 10 * Math.Log10(1 / Math.Max(mse, 1e-10))));
+        }
+        return results;
+    }
+}
