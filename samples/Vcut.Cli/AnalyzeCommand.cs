@@ -35,7 +35,7 @@ internal static class AnalyzeCommand
             {
                 throw new InvalidDataException($"'{modelDirectory}' holds a VCUT UNet; analyze a directory of the original UNet.");
             }
-            unet = OnnxModelFile.Read(Path.Combine(modelDirectory!, manifest.Models[ModelNames.UNet]));
+            unet = OnnxModelFile.Read(manifest.PathOf(modelDirectory!, ModelNames.UNet));
             (frames, height, width) = (manifest.DefaultFrames, manifest.DefaultHeight, manifest.DefaultWidth);
         }
         frames = command.GetInt("frames") ?? frames;

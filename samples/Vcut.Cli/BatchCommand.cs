@@ -31,10 +31,20 @@ internal static class BatchCommand
             Writing = GenerateCommand.ReadWriteOptions(command, video),
             Shard = shard,
             CsvColumn = command.Get("column"),
+            MaxImagePixels = GenerateCommand.ReadMaxPixels(command),
         };
         var execution = GenerateCommand.ReadExecution(command);
         command.RejectUnknown();
-        options.Validate();
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        // Before the model opens: a missing ffmpeg or an output folder that cannot be written.
+        BatchRunner.EnsureCanWrite(options);
 
         using var generator = VideoGenerator.Open(modelDirectory, execution);
         Console.Error.WriteLine($"Model {Path.GetFullPath(modelDirectory)} ({generator.Manifest.Preset}, {generator.Manifest.Weights}) on {generator.Device}; shard {shard}; output {Path.GetFullPath(output)}");

@@ -47,7 +47,7 @@ internal static class BenchCommand
         }
 
         var image = RgbImage.Load(GenerateCommand.SampleImage);
-        var analysis = CostAnalyzer.AnalyzeUNet(OnnxModelFile.Read(Path.Combine(modelDirectory, manifest.Models[ModelNames.UNet])),
+        var analysis = CostAnalyzer.AnalyzeUNet(OnnxModelFile.Read(manifest.PathOf(modelDirectory, ModelNames.UNet)),
             1, options.GuidanceEnabled, options.Frames!.Value, options.Height!.Value / 8, options.Width!.Value / 8, options.Steps);
         var generators = Modes.ToDictionary(m => m, m => VideoGenerator.Open(modelDirectory, execution, m));
         try

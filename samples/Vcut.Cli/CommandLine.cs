@@ -24,7 +24,17 @@ internal sealed class CommandLine
             }
             else if (i + 1 < list.Count)
             {
-                _options[name] = list[++i];
+                var value = list[++i];
+                // `--out --seed 3` forgot the value: taking "--seed" as a path would write a folder of that name.
+                if (value.StartsWith("--", StringComparison.Ordinal) && value.Length > 2)
+                {
+                    throw new UsageException($"Option --{name} needs a value, but the next word is the option '{value}' (a value that starts with '--' can be written ./{value}).");
+                }
+                if (value.Length == 0)
+                {
+                    throw new UsageException($"Option --{name} needs a value, got an empty one.");
+                }
+                _options[name] = value;
             }
             else
             {

@@ -19,16 +19,38 @@ internal static class GenerateCommand
         var modelDirectory = command.Get("model") ?? VideoGenerator.DefaultModelDirectory;
         var imagePath = command.Get("image") ?? SampleImage;
         var output = command.Get("out") ?? DefaultOutput;
+        var latentsPath = command.Get("latents");
         var options = ReadOptions(command);
+        var maxPixels = ReadMaxPixels(command);
         var writing = ReadWriteOptions(command, options);
         var execution = ReadExecution(command);
         var vcut = command.Get("vcut") is { } mode ? Program.ParseVcut(mode, "vcut") : (Vcut.Graph.Builders.VcutMode?)null;
         command.RejectUnknown();
-        // Before the model runs: an unknown extension or a missing ffmpeg should not cost a video.
+        // Before the model runs, cheapest first: an unknown extension, a missing ffmpeg or a folder that cannot be
+        // written, a picture too large (read from its header) or latents of the wrong shape should not cost a video.
         VideoFileWriter.EnsureCanWrite(output, writing);
+        var (imageWidth, imageHeight) = RgbImage.ReadSize(imagePath, maxPixels);
+        var latentShape = latentsPath is null ? null : LatentsShape(latentsPath);
 
-        var image = RgbImage.Load(imagePath);
         using var generator = VideoGenerator.Open(modelDirectory, execution, vcut);
+        if (latentsPath is not null)
+        {
+            var expected = generator.LatentShape(options);
+            if (!latentShape!.SequenceEqual(expected))
+            {
+                var factor = generator.Manifest.Architecture.Vae.DownscaleFactor;
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"--latents '{latentsPath}' has shape {NpyFile.ShapeText(latentShape)}; expected {NpyFile.ShapeText(expected)}, that is (frames, latent channels, height/{factor}, width/{factor}) " +
+                    $"for {expected[0]} frames at {expected[3] * factor}×{expected[2] * factor} (a leading batch dimension of 1 may be kept)."));
+            }
+        }
+        generator.EnsureFits(options, imageWidth, imageHeight);
+        if (latentsPath is not null)
+        {
+            options = options with { InitialLatents = NpyFile.Read(latentsPath).Data };
+            options.Validate();
+        }
+        var image = RgbImage.Load(imagePath, maxPixels);
         Console.Error.WriteLine($"Model {Path.GetFullPath(modelDirectory)} ({generator.Manifest.Preset}, {generator.Manifest.Weights}) on {generator.Device}, VCUT {generator.Vcut.ToString().ToLowerInvariant()}");
         if (generator.Rewrite is { } report)
         {
@@ -60,6 +82,22 @@ internal static class GenerateCommand
         return string.Create(CultureInfo.InvariantCulture, $"{format}, {new FileInfo(written).Length / 1024.0:F1} KiB");
     }
 
+    /// <summary>--max-megapixels: the largest picture decoded (RgbImage.DefaultMaxPixels, 100 megapixels, by default).</summary>
+    internal static long ReadMaxPixels(CommandLine command)
+    {
+        var megapixels = command.GetFloat("max-megapixels");
+        if (megapixels is null)
+        {
+            return RgbImage.DefaultMaxPixels;
+        }
+        if (!(megapixels > 0) || !float.IsFinite(megapixels.Value) || megapixels > 100_000)
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--max-megapixels expects a number of megapixels above 0 and at most 100000, got {megapixels}."));
+        }
+        return Math.Max(1, (long)(megapixels.Value * 1e6));
+    }
+
     /// <summary>How the video file is written: the playback rate is the --fps the model is conditioned on.</summary>
     internal static VideoWriteOptions ReadWriteOptions(CommandLine command, VideoGenerationOptions options)
     {
@@ -71,7 +109,14 @@ internal static class GenerateCommand
             var other => throw new UsageException($"--dither expects 'floyd-steinberg', 'ordered' or 'none', got '{other}'."),
         };
         var writing = new VideoWriteOptions { Fps = options.Fps, GifDithering = dithering, FfmpegPath = command.Get("ffmpeg") };
-        writing.Validate();
+        try
+        {
+            writing.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
         return writing;
     }
 
@@ -91,22 +136,37 @@ internal static class GenerateCommand
             DecodeChunkSize = command.GetInt("decode-chunk"),
             Seed = command.GetUInt64("seed", 0),
         };
-        if (allowLatents && command.Get("latents") is { } latentsPath)
+        // --latents: only the shape here (its frames are the video's unless --frames says otherwise); the values are
+        // read once the shape has been checked against the model (see RunAsync).
+        if (allowLatents && command.Get("latents") is { } latentsPath && options.Frames is null && LatentsShape(latentsPath) is [>= 1 and <= int.MaxValue, ..] shape)
         {
-            var (data, shape) = NpyFile.Read(latentsPath);
-            // The reference pipeline's latents are (batch, frames, 4, h, w) or (frames, 4, h, w); one video here.
-            if (shape.Length == 5 && shape[0] == 1)
-            {
-                shape = shape[1..];
-            }
-            if (shape.Length != 4)
-            {
-                throw new InvalidDataException($"'{latentsPath}' has shape [{string.Join(", ", shape)}], expected (frames, 4, height/8, width/8).");
-            }
-            options = options with { InitialLatents = data, Frames = options.Frames ?? (int)shape[0] };
+            options = options with { Frames = (int)shape[0] };
         }
-        options.Validate();
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
         return options;
+    }
+
+    /// <summary>
+    /// The shape of a --latents file, read from its header (values unread): (frames, channels, h, w), the reference
+    /// pipeline's leading batch of one dropped.
+    /// </summary>
+    internal static long[] LatentsShape(string path)
+    {
+        var shape = NpyFile.ReadShape(path);
+        if (shape.Length == 5 && shape[0] == 1)
+        {
+            shape = shape[1..];
+        }
+        return shape.Length == 4
+            ? shape
+            : throw new InvalidDataException($"--latents '{path}' has shape {NpyFile.ShapeText(shape)}; expected (frames, latent channels, height/8, width/8), optionally with a leading batch of 1.");
     }
 
     internal static ExecutionOptions ReadExecution(CommandLine command)
@@ -117,13 +177,24 @@ internal static class GenerateCommand
             "cuda" => ExecutionDevice.Cuda,
             var other => throw new UsageException($"--device expects 'cpu' or 'cuda', got '{other}'."),
         };
-        return new ExecutionOptions
+        var execution = new ExecutionOptions
         {
             Device = device,
             CudaDeviceId = command.GetInt("cuda-device") ?? 0,
             AllowCpuFallback = command.Flag("allow-cpu-fallback"),
             IntraOpThreads = command.GetInt("threads") ?? 0,
         };
+        if (execution.IntraOpThreads < 0 || execution.IntraOpThreads > ExecutionOptions.MaxIntraOpThreads)
+        {
+            throw new UsageException(
+                $"--threads {execution.IntraOpThreads} is outside 0 to {ExecutionOptions.MaxIntraOpThreads} ({ExecutionOptions.ThreadsPerProcessor} × the {Environment.ProcessorCount} processor(s) " +
+                "this process may use; more threads only contend for the cores); leave it out for one thread per physical core.");
+        }
+        if (execution.CudaDeviceId < 0)
+        {
+            throw new UsageException($"--cuda-device expects a device number of 0 or more, got {execution.CudaDeviceId}.");
+        }
+        return execution;
     }
 
     /// <summary>One status line, rewritten in place when the error stream is a terminal.</summary>

@@ -35,13 +35,14 @@ internal static class Program
           generate [--model DIR] [--image PATH] [--out FILE.gif|FILE.mp4|DIR] [--frames F] [--steps S] [--height H] [--width W]
                    [--fps N] [--motion-bucket N] [--noise-aug X] [--min-guidance G] [--max-guidance G]
                    [--decode-chunk N] [--seed N] [--latents FILE.npy] [--vcut off|paper|exact]
-                   [--dither floyd-steinberg|ordered|none] [--ffmpeg PATH]
+                   [--dither floyd-steinberg|ordered|none] [--ffmpeg PATH] [--max-megapixels N]
                    [--device cpu|cuda] [--cuda-device N] [--allow-cpu-fallback] [--threads N]
               One image to one video. Without --model: the embedded tiny model; without --image: the bundled sample
               picture. --out (default out/video.gif) chooses the format by extension: .gif an animated GIF (no external
               program), .mp4 H.264 through ffmpeg (must be installed), no extension a folder of PNG frames.
+              Pictures above --max-megapixels (100) are refused from their header; --threads is at most 4 × the cores.
           batch --input FOLDER|FILE.csv --out FOLDER [--model DIR] [--format gif|mp4|png] [--column NAME]
-                [--shard i/n | --shards n] [--seed BASE] [generate's video, --dither, --ffmpeg and device options]
+                [--shard i/n | --shards n] [--seed BASE] [generate's video, --dither, --ffmpeg, --max-megapixels and device options]
               Every image to a video in --out (a/cat.png -> a/cat.gif), one after another, with a progress bar and ETA.
               A bad image is reported and skipped; the exit code is 1 if any failed. Videos already complete are skipped,
               so re-running the command resumes after a crash or Ctrl-C. Each image's seed derives from --seed and its
@@ -102,9 +103,15 @@ internal static class Program
             Console.Error.WriteLine("vcut: cancelled.");
             return 130;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or InsufficientMemoryException)
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException or OutOfMemoryException)
         {
             Console.Error.WriteLine($"vcut: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("VCUT_STACK_TRACES") is not "1")
+        {
+            // Never a stack trace for a user: one line, and how to get the trace for a bug report.
+            Console.Error.WriteLine($"vcut: {e.GetType().Name}: {e.Message} (an unexpected error; set VCUT_STACK_TRACES=1 for the stack trace to report it)");
             return 1;
         }
     }

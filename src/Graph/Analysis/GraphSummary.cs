@@ -50,7 +50,7 @@ public sealed record GraphSummary(string Name, long Parameters, long Initializer
     public static IReadOnlyList<GraphSummary> OfDirectory(string directory)
     {
         var manifest = ModelManifest.Load(directory);
-        return manifest.Models.Select(entry => Of(entry.Key, OnnxModelFile.Read(Path.Combine(directory, entry.Value)))).ToList();
+        return manifest.Models.Select(entry => Of(entry.Key, OnnxModelFile.Read(manifest.PathOf(directory, entry.Key)))).ToList();
     }
 
     // Bytes an initializer keeps in an external data file (its "length" entry), 0 when inline.

@@ -22,6 +22,9 @@ public sealed record UNetConfig(
     /// <summary>GroupNorm groups everywhere in SVD.</summary>
     public const int NormGroups = 32;
 
+    /// <summary>The most resolution levels a UNet or VAE may have (SVD has 4).</summary>
+    public const int MaxLevels = 8;
+
     /// <summary>Width of the time embedding: 4 × the first block width.</summary>
     public int TimeEmbedDim => 4 * BlockOutChannels[0];
 
@@ -32,9 +35,9 @@ public sealed record UNetConfig(
     public void Validate()
     {
         Require(InChannels > 0 && OutChannels > 0, "in_channels and out_channels must be positive");
-        if (BlockOutChannels is not { Length: >= 2 })
+        if (BlockOutChannels is not { Length: >= 2 and <= MaxLevels })
         {
-            throw new ArgumentException("Invalid SVD architecture: block_out_channels needs at least two levels.");
+            throw new ArgumentException($"Invalid SVD architecture: block_out_channels needs 2 to {MaxLevels} levels, got {BlockOutChannels?.Length ?? 0}.");
         }
         if (NumAttentionHeads is null || NumAttentionHeads.Length != BlockOutChannels.Length)
         {
@@ -80,9 +83,9 @@ public sealed record VaeConfig(int InChannels, int LatentChannels, int[] BlockOu
     public void Validate()
     {
         UNetConfig.Require(InChannels > 0 && LatentChannels > 0, "VAE in_channels and latent_channels must be positive");
-        if (BlockOutChannels is not { Length: >= 1 })
+        if (BlockOutChannels is not { Length: >= 1 and <= UNetConfig.MaxLevels })
         {
-            throw new ArgumentException("Invalid SVD architecture: VAE block_out_channels needs at least one level.");
+            throw new ArgumentException($"Invalid SVD architecture: VAE block_out_channels needs 1 to {UNetConfig.MaxLevels} levels, got {BlockOutChannels?.Length ?? 0}.");
         }
         for (var i = 0; i < BlockOutChannels.Length; i++)
         {
@@ -90,7 +93,7 @@ public sealed record VaeConfig(int InChannels, int LatentChannels, int[] BlockOu
                 $"VAE block_out_channels[{i}] = {BlockOutChannels[i]} must be a positive multiple of {UNetConfig.NormGroups} (GroupNorm groups)");
         }
         UNetConfig.Require(LayersPerBlock >= 1, $"VAE layers_per_block = {LayersPerBlock} must be at least 1");
-        UNetConfig.Require(ScalingFactor > 0, $"VAE scaling_factor = {ScalingFactor} must be positive");
+        UNetConfig.Require(float.IsFinite(ScalingFactor) && ScalingFactor > 0, $"VAE scaling_factor = {ScalingFactor} must be a positive finite number");
     }
 }
 
@@ -119,7 +122,7 @@ public sealed record ClipVisionConfig(
         UNetConfig.Require(IntermediateSize > 0 && ProjectionDim > 0, "CLIP intermediate_size and projection_dim must be positive");
         UNetConfig.Require(PatchSize > 0 && ImageSize > 0 && ImageSize % PatchSize == 0,
             $"CLIP image_size = {ImageSize} must be a multiple of patch_size = {PatchSize}");
-        UNetConfig.Require(LayerNormEps > 0, "CLIP layer_norm_eps must be positive");
+        UNetConfig.Require(float.IsFinite(LayerNormEps) && LayerNormEps > 0, $"CLIP layer_norm_eps = {LayerNormEps} must be a positive finite number");
     }
 }
 

@@ -93,6 +93,12 @@ public sealed partial class DiffusersCheckpointWeightSource : IWeightSource, IDi
         {
             throw new InvalidDataException($"'{root}': the three config.json files disagree: {e.Message}", e);
         }
+        if (sampleSize * architecture.Vae.DownscaleFactor > ModelManifest.MaxDefaultSide)
+        {
+            throw new InvalidDataException(
+                $"'{Path.Combine(root, "unet", "config.json")}': sample_size {sampleSize} makes a default video side of {sampleSize * architecture.Vae.DownscaleFactor} pixels " +
+                $"(× the VAE's downscale factor {architecture.Vae.DownscaleFactor}); expected at most {ModelManifest.MaxDefaultSide}.");
+        }
         var preset = PresetFor(architecture, numFrames, sampleSize);
 
         var files = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Text;
 using System.Text.Json;
+using Vcut.Graph.Files;
 
 namespace Vcut.Graph.Convert;
 
@@ -14,7 +15,8 @@ namespace Vcut.Graph.Convert;
 public sealed record SafetensorsTensor(string Name, string DType, long[] Shape, long Begin, long End)
 {
     /// <summary>The number of elements (1 for a scalar).</summary>
-    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
+    /// <exception cref="OverflowException">The shape's product does not fit a long (a header that lies).</exception>
+    public long ElementCount => Shape.Contains(0) ? 0 : Shape.Aggregate(1L, (a, b) => checked(a * b));
 
     /// <summary>The bytes its data takes.</summary>
     public long ByteLength => End - Begin;
@@ -89,10 +91,7 @@ public sealed class SafetensorsFile : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var fullPath = Path.GetFullPath(path);
-        if (!File.Exists(fullPath))
-        {
-            throw new FileNotFoundException($"Safetensors file '{fullPath}' does not exist.", fullPath);
-        }
+        InputFiles.RequireRegularFile(fullPath, "Safetensors file");
         if (!BitConverter.IsLittleEndian)
         {
             throw new PlatformNotSupportedException("Reading safetensors needs a little-endian machine.");

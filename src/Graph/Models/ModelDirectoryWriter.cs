@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Onnx;
+using Vcut.Graph.Files;
 
 namespace Vcut.Graph.Models;
 
@@ -55,7 +56,8 @@ public static class ModelDirectoryWriter
             foreach (var (modelName, relativePath) in manifest.Models)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var path = Path.Combine(staging, relativePath);
+                // Every write stays inside the staging folder, whatever the manifest says.
+                var path = ConfinedPath.Resolve(staging, relativePath, $"The manifest's models.{modelName}");
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 var graph = graphAt(modelName, path, cancellationToken);
                 using (var stream = File.Create(path))

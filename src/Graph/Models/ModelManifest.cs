@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Files;
 using Vcut.Graph.Onnx;
 
 namespace Vcut.Graph.Models;
@@ -55,33 +56,157 @@ public sealed record ModelManifest(
     /// <summary>The manifest as JSON text.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
-    /// <summary>Reads the manifest of the model directory <paramref name="directory"/>.</summary>
+    /// <summary>Manifests larger than this are refused unread (the real SVD's is about 2 kB).</summary>
+    public const long MaxFileBytes = 1L << 20;
+
+    /// <summary>Reads the manifest of the model directory <paramref name="directory"/> and checks every field (see <see cref="Validate"/>).</summary>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
-    /// <exception cref="InvalidDataException">The manifest is missing, unreadable or of another format.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The manifest is missing, not a regular file, larger than <see cref="MaxFileBytes"/>, unreadable, of another format,
+    /// or a field is missing or out of range; the message names the file and the field.
+    /// </exception>
     public static ModelManifest Load(string directory)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         if (!Directory.Exists(directory))
         {
             throw new DirectoryNotFoundException($"Model directory '{directory}' does not exist.");
         }
         var path = Path.Combine(directory, FileName);
-        if (!File.Exists(path))
+        if (InputFiles.KindOf(path) == FileKind.Missing)
         {
             throw new InvalidDataException($"'{directory}' is not a Vcut model directory: it has no {FileName}.");
         }
+        var text = InputFiles.ReadAllText(path, MaxFileBytes, "Model manifest");
         ModelManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), JsonOptions);
+            manifest = JsonSerializer.Deserialize<ModelManifest>(text, JsonOptions);
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"'{path}' is not a valid model manifest: {e.Message}", e);
         }
-        if (manifest is null || manifest.Format != CurrentFormat)
+        catch (Exception e) when (e is NotSupportedException or ArgumentException or InvalidOperationException)
         {
-            throw new InvalidDataException($"'{path}' has format '{manifest?.Format}', expected '{CurrentFormat}'.");
+            throw new InvalidDataException($"'{path}' is not a valid model manifest: {e.Message}", e);
         }
+        if (manifest is null)
+        {
+            throw new InvalidDataException($"'{path}' is not a valid model manifest: it is 'null'; expected a JSON object.");
+        }
+        if (manifest.Format != CurrentFormat)
+        {
+            throw new InvalidDataException($"'{path}' has format '{manifest.Format}', expected '{CurrentFormat}'.");
+        }
+        manifest.Validate(path);
         return manifest;
+    }
+
+    /// <summary>
+    /// Checks what a manifest read from a file may get wrong: every field present, enums known, default frames and sizes
+    /// in range, the architecture consistent (<see cref="SvdArchitecture.Validate"/>), and each model path a plain
+    /// relative path inside the directory (no absolute path, no <c>..</c>), known by name and used once.
+    /// </summary>
+    /// <param name="source">The manifest's file, for the messages.</param>
+    /// <exception cref="InvalidDataException">The first problem, with the file and the field named.</exception>
+    public void Validate(string source)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        InvalidDataException Error(string field, string what) => new($"'{source}': {field} {what.TrimEnd('.')}.");
+        foreach (var (field, value) in new[] { ("format", Format), ("preset", Preset), ("weights", Weights) })
+        {
+            if (value is null)
+            {
+                throw Error(field, "is missing; expected a string");
+            }
+        }
+        if (!Enum.IsDefined(Attention))
+        {
+            throw Error("attention", $"is {(int)Attention}; expected \"plain\" or \"fused\"");
+        }
+        if (!Enum.IsDefined(Vcut))
+        {
+            throw Error("vcut", $"is {(int)Vcut}; expected \"off\", \"paper\" or \"exact\"");
+        }
+        if (!Enum.IsDefined(Precision))
+        {
+            throw Error("precision", $"is {(int)Precision}; expected \"float32\" or \"float16\"");
+        }
+        if (Architecture?.UNet is null || Architecture.Vae is null || Architecture.ImageEncoder is null)
+        {
+            throw Error("architecture", "is missing or incomplete; expected its unet, vae and imageEncoder objects");
+        }
+        try
+        {
+            Architecture.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw Error("architecture", $"is invalid: {e.Message}");
+        }
+        if (DefaultFrames is < 1 or > MaxDefaultFrames)
+        {
+            throw Error("defaultFrames", $"is {DefaultFrames}; expected 1 to {MaxDefaultFrames}");
+        }
+        var factor = Architecture.Vae.DownscaleFactor;
+        foreach (var (field, value) in new[] { ("defaultHeight", DefaultHeight), ("defaultWidth", DefaultWidth) })
+        {
+            if (value < factor || value > MaxDefaultSide || value % factor != 0)
+            {
+                throw Error(field, $"is {value}; expected a multiple of {factor} (the VAE's downscale factor) from {factor} to {MaxDefaultSide}");
+            }
+        }
+        if (Models is null || Models.Count == 0)
+        {
+            throw Error("models", "is missing; expected the relative path of each graph by name");
+        }
+        var known = ModelNames.For(VcutMode.Exact);
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, relative) in Models)
+        {
+            if (!known.Contains(name))
+            {
+                throw Error($"models.{name}", $"names an unknown graph; expected {string.Join(", ", known)}");
+            }
+            if (ConfinedPath.Problem(relative) is { } problem)
+            {
+                throw Error($"models.{name}", $"is '{relative}', which {problem}; expected a path relative to the model directory and inside it");
+            }
+            var normal = relative.Replace('\\', '/');
+            if (seen.TryGetValue(normal, out var other))
+            {
+                throw Error($"models.{name}", $"is '{relative}', the file of models.{other} too; expected one file per graph");
+            }
+            seen[normal] = name;
+        }
+        foreach (var name in ModelNames.For(Vcut))
+        {
+            if (!Models.ContainsKey(name))
+            {
+                throw Error($"models.{name}", "is missing; a model directory lists " + string.Join(", ", ModelNames.For(Vcut)));
+            }
+        }
+    }
+
+    /// <summary>The most default frames a manifest may name.</summary>
+    public const int MaxDefaultFrames = 4096;
+
+    /// <summary>The largest default height or width a manifest may name, in pixels.</summary>
+    public const int MaxDefaultSide = 16384;
+
+    /// <summary>
+    /// The full path of the graph <paramref name="modelName"/> in the model directory <paramref name="directory"/>,
+    /// checked to lie inside it with every link resolved (see <see cref="ConfinedPath.Resolve"/>).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The manifest lists no such graph, or its path leads out of the directory.</exception>
+    public string PathOf(string directory, string modelName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (Models is null || !Models.TryGetValue(modelName, out var relative))
+        {
+            throw new InvalidDataException($"Model directory '{directory}' lists no '{modelName}' model in its {FileName}.");
+        }
+        return ConfinedPath.Resolve(directory, relative, $"'{Path.Combine(directory, FileName)}': models.{modelName}");
     }
 }

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Onnx;
+using Vcut.Graph.Files;
 
 namespace Vcut.Graph.Models;
 
@@ -11,10 +12,7 @@ public static class OnnxModelFile
     /// <exception cref="InvalidDataException">The file is not a readable ONNX model (truncated, another format).</exception>
     public static ModelProto Read(string path)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"ONNX model '{path}' does not exist.", path);
-        }
+        InputFiles.RequireRegularFile(path, "ONNX model");
         ModelProto model;
         try
         {

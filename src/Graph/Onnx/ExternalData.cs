@@ -1,5 +1,6 @@
 using System.Globalization;
 using Onnx;
+using Vcut.Graph.Files;
 
 namespace Vcut.Graph.Onnx;
 
@@ -51,9 +52,9 @@ public static class ExternalData
                 {
                     sources[location] = stream = new FileStream(location, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
                 }
-                if (offset + length > stream.Length)
+                if (offset > stream.Length - length)
                 {
-                    throw new InvalidDataException($"'{location}': tensor '{tensor.Name}' ends at byte {offset + length}, past the file's {stream.Length} bytes.");
+                    throw new InvalidDataException($"'{location}': tensor '{tensor.Name}' takes {length} bytes from byte {offset}, past the file's {stream.Length} bytes.");
                 }
                 if (buffer.Length < length)
                 {
@@ -77,26 +78,34 @@ public static class ExternalData
 
     private static (string Location, long Offset, long Length) Entry(TensorProto tensor, string sourceDirectory)
     {
-        var entries = tensor.ExternalData.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
-        if (!entries.TryGetValue("location", out var location) || Path.IsPathRooted(location) || location.Split('/', '\\').Contains(".."))
+        var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in tensor.ExternalData)
         {
-            throw new InvalidDataException($"Tensor '{tensor.Name}' has external data location '{location}'; expected a file inside the model's folder.");
+            entries[entry.Key] = entry.Value;
         }
-        var offset = entries.TryGetValue("offset", out var o) ? long.Parse(o, CultureInfo.InvariantCulture) : 0;
+        if (!entries.TryGetValue("location", out var location))
+        {
+            throw new InvalidDataException($"Tensor '{tensor.Name}' keeps its data externally but names no location; expected a file inside the model's folder.");
+        }
+        var path = ConfinedPath.Resolve(sourceDirectory, location, $"Tensor '{tensor.Name}': external data location");
+        var offset = 0L;
+        if (entries.TryGetValue("offset", out var o) && !long.TryParse(o, NumberStyles.None, CultureInfo.InvariantCulture, out offset))
+        {
+            throw new InvalidDataException($"Tensor '{tensor.Name}' has external data offset '{o}'; expected a non-negative integer.");
+        }
         if (!entries.TryGetValue("length", out var l))
         {
             throw new InvalidDataException($"Tensor '{tensor.Name}' has external data without a length.");
         }
-        var length = long.Parse(l, CultureInfo.InvariantCulture);
-        if (offset < 0 || length < 0 || length > int.MaxValue)
+        if (!long.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var length) || length > int.MaxValue)
         {
-            throw new InvalidDataException($"Tensor '{tensor.Name}' has external data at offset {offset}, length {length}.");
+            throw new InvalidDataException($"Tensor '{tensor.Name}' has external data length '{l}'; expected an integer from 0 to {int.MaxValue}.");
         }
-        var path = Path.Combine(sourceDirectory, location);
         if (!File.Exists(path))
         {
             throw new InvalidDataException($"Tensor '{tensor.Name}' keeps its data in '{path}', which does not exist.");
         }
+        InputFiles.RequireRegularFile(path, $"External data of tensor '{tensor.Name}'");
         return (path, offset, length);
     }
 }

@@ -1,4 +1,5 @@
 using Vcut.Graph.Builders;
+using Vcut.Graph.Files;
 using Vcut.Graph.Models;
 using Vcut.Graph.Onnx;
 
@@ -22,27 +23,30 @@ public static class ModelDirectoryRewriter
             throw new InvalidDataException(
                 $"'{source}' already holds a VCUT '{manifest.Vcut.ToString().ToLowerInvariant()}' UNet; rewrite a directory of the original UNet.");
         }
-        if (Path.GetFullPath(source) == Path.GetFullPath(destination))
+        if (ConfinedPath.RealPath(source) == ConfinedPath.RealPath(destination))
         {
             throw new IOException($"The output folder must differ from the source '{source}'.");
         }
-        var unetPath = Path.Combine(source, manifest.Models[ModelNames.UNet]);
+        // Every graph is read from inside the source (links resolved) and written inside the output's staging folder.
+        var sources = manifest.Models.Keys.ToDictionary(name => name, name => manifest.PathOf(source, name), StringComparer.Ordinal);
+        var unetPath = sources[ModelNames.UNet];
         var result = VcutRewriter.Rewrite(OnnxModelFile.Read(unetPath), mode);
         var rewritten = manifest with
         {
             Vcut = mode,
-            Models = manifest.Models.Append(new(ModelNames.ConditioningCache, ModelNames.RelativePath(ModelNames.ConditioningCache)))
+            Models = manifest.Models.Where(p => p.Key != ModelNames.ConditioningCache)
+                .Append(new(ModelNames.ConditioningCache, ModelNames.RelativePath(ModelNames.ConditioningCache)))
                 .ToDictionary(p => p.Key, p => p.Value),
         };
-        var unetFolder = Path.GetDirectoryName(Path.GetFullPath(unetPath))!;
+        rewritten.Validate(Path.Combine(source, ModelManifest.FileName));
+        var unetFolder = Path.GetDirectoryName(unetPath)!;
         ModelDirectoryWriter.WriteGraphs(destination, rewritten, (name, path, _) =>
         {
             var (graph, folder) = name switch
             {
                 ModelNames.UNet => (result.UNet, unetFolder),
                 ModelNames.ConditioningCache => (result.Cache, unetFolder), // its weights are the UNet's
-                _ => (OnnxModelFile.Read(Path.Combine(source, manifest.Models[name])),
-                      Path.GetDirectoryName(Path.GetFullPath(Path.Combine(source, manifest.Models[name])))!),
+                _ => (OnnxModelFile.Read(sources[name]), Path.GetDirectoryName(sources[name])!),
             };
             // Weights in external data files travel with their graph: each gets its own data file, holding only
             // the tensors it still uses.

@@ -1,11 +1,22 @@
 using System.Text;
+using Vcut.Graph.Files;
 
 namespace Vcut.Runtime.Batch;
 
 /// <summary>One input of a batch: its key (a relative path with <c>/</c> separators) and the image file it names.</summary>
 /// <param name="Key">Names the input: its path relative to the input folder (or the CSV's folder); the output and the seed derive from it.</param>
 /// <param name="ImagePath">The full path of the image file.</param>
-public sealed record BatchSource(string Key, string ImagePath);
+public sealed record BatchSource(string Key, string ImagePath)
+{
+    /// <summary>
+    /// Why the input cannot be made into a video, known from the listing alone (a link out of the input folder, a name
+    /// that is not UTF-8, a key shared with another file); null when it can be tried. Such an input fails its row.
+    /// </summary>
+    public string? Error { get; init; }
+
+    /// <summary>Whether the file lies outside the folder its key is relative to (a CSV row naming a file elsewhere).</summary>
+    internal bool Outside { get; init; }
+}
 
 /// <summary>Lists a batch's inputs from a folder or from a CSV file with a column of image paths.</summary>
 public static class BatchInput
@@ -18,10 +29,16 @@ public static class BatchInput
     /// <list type="bullet">
     /// <item>A folder: every file in it and its subfolders, except hidden ones (a name starting with '.') and the
     /// contents of <paramref name="excludeFolder"/> (the output, when it lies inside the input). The file's content is not
-    /// looked at here: a file that is not an image fails its own row when the batch runs.</item>
+    /// looked at here: a file that is not an image fails its own row when the batch runs. Links are not followed out of
+    /// the folder: a link to a file inside it is an input of its own, a link to a folder inside it is skipped (that folder
+    /// is listed under its own path, so a link loop adds nothing), and a link that leads outside, or to nothing, is an
+    /// input with an <see cref="BatchSource.Error"/>. So is a name that is not valid UTF-8 (.NET cannot open it), each
+    /// under a key of its own.</item>
     /// <item>A <c>.csv</c> file: a header row, then one image path per row in the column <paramref name="csvColumn"/>
     /// (default: the first header named image, path or file, case-insensitively, or the only column); relative paths are
-    /// resolved against the CSV file's folder; rows with an empty cell are skipped. Fields may be quoted ("a, b.png").</item>
+    /// resolved against the CSV file's folder; rows with an empty cell are skipped. Fields may be quoted ("a, b.png").
+    /// A file listed twice is one input; two files with the same key (one inside the CSV's folder, one outside whose path
+    /// without its root reads the same) keep the key for the one inside, and the other gets an <see cref="BatchSource.Error"/>.</item>
     /// </list>
     /// </summary>
     /// <exception cref="FileNotFoundException">The input does not exist.</exception>
@@ -47,12 +64,56 @@ public static class BatchInput
         {
             throw new FileNotFoundException($"Input '{input}' does not exist; expected a folder of images or a CSV file.", full);
         }
-        // One video per key: a path listed twice is one input.
-        return sources.DistinctBy(s => s.Key, StringComparer.Ordinal).OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
+        return Distinct(sources).OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// One input per key: the same file listed twice is one input; different files under one key keep it in order
+    /// (the first listed keeps the key; a CSV lists the file inside its folder first), the others get a numbered key and
+    /// an error naming the clash, so no input is dropped without a word.
+    /// </summary>
+    private static IEnumerable<BatchSource> Distinct(IEnumerable<BatchSource> sources)
+    {
+        var byKey = new Dictionary<string, List<BatchSource>>(StringComparer.Ordinal);
+        foreach (var source in sources)
+        {
+            if (!byKey.TryGetValue(source.Key, out var list))
+            {
+                byKey[source.Key] = list = [];
+            }
+            if (source.Error is null && list.Any(s => s.Error is null && string.Equals(s.ImagePath, source.ImagePath, StringComparison.Ordinal)))
+            {
+                continue; // the same file again
+            }
+            list.Add(source);
+        }
+        foreach (var (key, list) in byKey)
+        {
+            var keeper = list.FirstOrDefault(s => s.Error is null && !s.Outside) ?? list[0];
+            yield return keeper;
+            var number = 1;
+            foreach (var other in list.Where(s => !ReferenceEquals(s, keeper)))
+            {
+                string numbered;
+                do
+                {
+                    numbered = $"{key} #{++number}";
+                }
+                while (byKey.ContainsKey(numbered));
+                yield return other with
+                {
+                    Key = numbered,
+                    Error = other.Error ?? $"its key '{key}' is also the key of '{keeper.ImagePath}', so both would make the same video; " +
+                        "give it another path (a CSV row relative to the CSV's folder) or rename it",
+                };
+            }
+        }
     }
 
     private static IEnumerable<BatchSource> ListFolder(string folder, string? exclude)
     {
+        var realRoot = ConfinedPath.RealPath(folder);
+        var unreadable = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Stack<string>([folder]);
         while (pending.Count > 0)
         {
@@ -64,6 +125,70 @@ public static class BatchInput
                 {
                     continue; // hidden, and where temporary files of a run live
                 }
+                var key = KeyOf(folder, entry);
+                if (name.Contains('\uFFFD', StringComparison.Ordinal) && !Path.Exists(entry))
+                {
+                    // Bytes that are not UTF-8 reach .NET as U+FFFD: such a name cannot be opened, and two of them in one
+                    // folder read the same. Each still gets its own row, under a numbered key when needed.
+                    var unique = key;
+                    for (var number = 2; !unreadable.Add(unique); number++)
+                    {
+                        unique = $"{key} #{number}";
+                    }
+                    yield return new BatchSource(unique, entry)
+                    {
+                        Error = "its name is not valid UTF-8 (shown with U+FFFD, '\uFFFD'), so it cannot be opened; rename it to UTF-8 " +
+                            "(for example with convmv, or mv)",
+                    };
+                    continue;
+                }
+                string? linkTarget;
+                try
+                {
+                    linkTarget = new FileInfo(entry).LinkTarget;
+                }
+                catch (IOException)
+                {
+                    linkTarget = null;
+                }
+                if (linkTarget is not null)
+                {
+                    string real;
+                    try
+                    {
+                        real = ConfinedPath.RealPath(entry);
+                    }
+                    catch (IOException e)
+                    {
+                        real = "";
+                        linkTarget = e.Message;
+                    }
+                    if (real.Length == 0)
+                    {
+                        yield return new BatchSource(key, entry) { Error = linkTarget };
+                        continue;
+                    }
+                    if (!Path.Exists(real))
+                    {
+                        yield return new BatchSource(key, entry) { Error = $"it is a link to '{linkTarget}', which does not exist" };
+                        continue;
+                    }
+                    if (!ConfinedPath.IsInside(real, realRoot))
+                    {
+                        yield return new BatchSource(key, entry)
+                        {
+                            Error = $"it is a link to '{real}', outside the input folder '{folder}'; links are not followed out of the input " +
+                                "(copy the file in, or list it in a CSV file)",
+                        };
+                        continue;
+                    }
+                    if (Directory.Exists(real))
+                    {
+                        continue; // a folder of the input, listed under its own path: following the link would list it twice, or forever
+                    }
+                    yield return new BatchSource(key, entry);
+                    continue;
+                }
                 if (Directory.Exists(entry))
                 {
                     if (exclude is null || !IsSameOrInside(entry, exclude))
@@ -72,7 +197,7 @@ public static class BatchInput
                     }
                     continue;
                 }
-                yield return new BatchSource(KeyOf(folder, entry), entry);
+                yield return new BatchSource(key, entry);
             }
         }
     }
@@ -106,7 +231,7 @@ public static class BatchInput
                 continue;
             }
             var path = Path.GetFullPath(Path.Combine(baseFolder, cell));
-            sources.Add(new BatchSource(KeyOf(baseFolder, path), path));
+            sources.Add(new BatchSource(KeyOf(baseFolder, path), path) { Outside = !IsSameOrInside(path, baseFolder) });
         }
         if (header is null)
         {

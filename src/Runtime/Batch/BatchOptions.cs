@@ -1,3 +1,5 @@
+using Vcut.Graph.Files;
+using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Video;
 
@@ -30,6 +32,12 @@ public sealed record BatchOptions
     /// <summary>The CSV column holding image paths; null = image, path or file, or the only column.</summary>
     public string? CsvColumn { get; init; }
 
+    /// <summary>
+    /// The largest picture (width × height, read from its header) decoded; a larger one fails its row before decoding.
+    /// <see cref="RgbImage.DefaultMaxPixels"/> (100 megapixels) by default.
+    /// </summary>
+    public long MaxImagePixels { get; init; } = RgbImage.DefaultMaxPixels;
+
     /// <summary>The write options in effect: <see cref="Writing"/>, or defaults at the videos' frame rate.</summary>
     public VideoWriteOptions EffectiveWriting => Writing ?? new VideoWriteOptions { Fps = Video.Fps };
 
@@ -43,6 +51,16 @@ public sealed record BatchOptions
         if (string.IsNullOrWhiteSpace(OutputFolder))
         {
             throw new ArgumentException("Invalid batch options: the output folder is empty.");
+        }
+        if (Path.TrimEndingDirectorySeparator(Path.GetFullPath(Input)) == Path.TrimEndingDirectorySeparator(Path.GetFullPath(OutputFolder))
+            || (Directory.Exists(Input) && Directory.Exists(OutputFolder) && ConfinedPath.RealPath(Input) == ConfinedPath.RealPath(OutputFolder)))
+        {
+            throw new ArgumentException(
+                $"Invalid batch options: the output folder '{OutputFolder}' is the input folder; every input would be excluded as output. Give a separate output folder (a subfolder of the input works).");
+        }
+        if (MaxImagePixels < 1)
+        {
+            throw new ArgumentException($"Invalid batch options: the picture limit of {MaxImagePixels} pixels must be at least 1.");
         }
         if (!Enum.IsDefined(Format))
         {
@@ -64,7 +82,14 @@ public sealed record BatchOptions
 /// <param name="ImagePath">The image file.</param>
 /// <param name="OutputPath">The video file (or folder of PNG frames).</param>
 /// <param name="Seed">The video's seed, <see cref="StableHash.SeedFor"/>(base seed, key).</param>
-public sealed record BatchItem(string Key, string ImagePath, string OutputPath, ulong Seed);
+public sealed record BatchItem(string Key, string ImagePath, string OutputPath, ulong Seed)
+{
+    /// <summary>
+    /// Why this input fails without being tried, known when the batch is planned (see <see cref="BatchSource.Error"/>,
+    /// or an output that would clash with another input's); null when it is made into a video.
+    /// </summary>
+    public string? Error { get; init; }
+}
 
 /// <summary>What happened to one input.</summary>
 public enum BatchRowStatus

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using SkiaSharp;
+using Vcut.Graph.Files;
 using Vcut.Runtime.Io;
 
 namespace Vcut.Runtime.Imaging;
@@ -64,38 +66,45 @@ public sealed class RgbImage
     internal static RgbImage Own(float[] planar, int width, int height) => new(planar, width, height);
 
     /// <summary>
+    /// The most pixels <see cref="Load(string)"/> decodes: 100 megapixels, more than any camera photo (a 108 MP phone
+    /// sensor bins to 12 MP) and 1.6 GB to decode. Larger pictures are refused from their header, before any decoding.
+    /// </summary>
+    public const long DefaultMaxPixels = 100_000_000;
+
+    /// <summary>Bytes of memory decoding takes per pixel: the 8-bit RGBA samples (4) and the planar floats (12) alive at once.</summary>
+    public const int DecodeBytesPerPixel = 16;
+
+    /// <summary>
     /// Decodes the image file at <paramref name="path"/> (any format SkiaSharp reads: PNG, JPEG, BMP, GIF, WebP, …).
     /// Grayscale and palette images become RGB; an alpha channel is dropped without compositing, as PIL's
     /// <c>convert("RGB")</c> does. Values are the 8-bit samples divided by 255. Embedded colour profiles and EXIF
-    /// orientation are ignored, as PIL ignores them by default. Animated files give their first frame.
+    /// orientation are ignored, as PIL ignores them by default. Animated files give their first frame. Pictures of more
+    /// than <see cref="DefaultMaxPixels"/> are refused before decoding (see <see cref="Load(string, long)"/>).
     /// </summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">The file is not a decodable image, is truncated or corrupt, or has no pixels.</exception>
-    public static RgbImage Load(string path)
+    /// <exception cref="InvalidDataException">
+    /// Not a regular file, not a decodable image, truncated or corrupt, without pixels, or larger than the pixel limit.
+    /// </exception>
+    public static RgbImage Load(string path) => Load(path, DefaultMaxPixels);
+
+    /// <summary>
+    /// As <see cref="Load(string)"/>, refusing pictures of more than <paramref name="maxPixels"/> pixels. The size is read
+    /// from the file's header first (<see cref="ReadSize(string, long)"/>), so a small file that declares a huge picture
+    /// (a decompression bomb) costs nothing; decoding then takes <see cref="DecodeBytesPerPixel"/> bytes per pixel.
+    /// </summary>
+    /// <param name="path">The image file.</param>
+    /// <param name="maxPixels">The largest width × height accepted.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">
+    /// Not a regular file, not a decodable image, truncated or corrupt, without pixels, or more than <paramref name="maxPixels"/> pixels.
+    /// </exception>
+    public static RgbImage Load(string path, long maxPixels)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Image '{path}' does not exist.", path);
-        }
-        var bytes = File.ReadAllBytes(path);
-        using var data = SKData.CreateCopy(bytes);
-        using var codec = SKCodec.Create(data)
-            ?? throw new InvalidDataException($"'{path}' is not an image in a format SkiaSharp can decode (or it is corrupt).");
-        var width = codec.Info.Width;
-        var height = codec.Info.Height;
-        if (width < 1 || height < 1)
-        {
-            throw new InvalidDataException($"Image '{path}' has no pixels ({width}×{height}).");
-        }
-        if ((long)width * height * 4 > Array.MaxLength)
-        {
-            throw new InvalidDataException($"Image '{path}' is too large to decode ({width}×{height}).");
-        }
+        using var codec = OpenCodec(path, maxPixels, out var width, out var height);
         // Unpremultiplied RGBA without a colour space: the stored samples as they are, alpha kept apart so dropping it
         // leaves the colour untouched (premultiplying would darken translucent pixels).
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[info.BytesSize];
+        var rgba = new byte[4L * width * height];
         var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);
         SKCodecResult result;
         try
@@ -119,6 +128,56 @@ public sealed class RgbImage
             pixels[2 * plane + i] = rgba[4 * i + 2] / 255f;
         }
         return new RgbImage(pixels, width, height);
+    }
+
+    /// <summary>
+    /// The width and height of the image file at <paramref name="path"/>, read from its header without decoding, and
+    /// checked against <paramref name="maxPixels"/>: what <see cref="Load(string, long)"/> checks before it decodes.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">Not a regular file, not an image, without pixels, or more than <paramref name="maxPixels"/> pixels.</exception>
+    public static (int Width, int Height) ReadSize(string path, long maxPixels = DefaultMaxPixels)
+    {
+        using var codec = OpenCodec(path, maxPixels, out var width, out var height);
+        return (width, height);
+    }
+
+    private static SKCodec OpenCodec(string path, long maxPixels, out int width, out int height)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
+        // A device never ends and a named pipe blocks its reader: only regular files are opened.
+        InputFiles.RequireRegularFile(path, "Image");
+        // The file is mapped, not copied; the codec reads the header only until pixels are asked for.
+        using var data = SKData.Create(path)
+            ?? throw new InvalidDataException($"Image '{path}' could not be read.");
+        var codec = SKCodec.Create(data)
+            ?? throw new InvalidDataException($"'{path}' is not an image in a format SkiaSharp can decode (or it is corrupt).");
+        width = codec.Info.Width;
+        height = codec.Info.Height;
+        var pixels = (long)width * height;
+        string? problem = null;
+        if (width < 1 || height < 1)
+        {
+            problem = $"Image '{path}' has no pixels ({width}×{height}).";
+        }
+        else if (pixels > maxPixels)
+        {
+            problem = string.Create(CultureInfo.InvariantCulture,
+                $"Image '{path}' is {width}×{height} = {pixels / 1e6:0.###} megapixels, more than the limit of {maxPixels / 1e6:0.###} megapixels " +
+                $"(decoding it would take {pixels * DecodeBytesPerPixel / (double)(1L << 30):0.##} GiB); expected a smaller picture, " +
+                $"or raise the limit with --max-megapixels (RgbImage.Load's maxPixels, BatchOptions.MaxImagePixels).");
+        }
+        else if (4 * pixels > Array.MaxLength)
+        {
+            problem = $"Image '{path}' is too large to decode ({width}×{height}): its {4 * pixels} RGBA bytes exceed one .NET array ({Array.MaxLength}).";
+        }
+        if (problem is not null)
+        {
+            codec.Dispose();
+            throw new InvalidDataException(problem);
+        }
+        return codec;
     }
 
     /// <summary>

@@ -57,6 +57,35 @@ internal sealed class AtomicFile : IDisposable
             && !entryName.AsSpan(prefixLength).ContainsAnyExcept(HexDigits);
     }
 
+    /// <summary>
+    /// Checks that files can be created in <paramref name="folder"/>, or, when it does not exist yet, in the nearest
+    /// folder above it that does (where it would be created): a temporary file is created there and removed at once.
+    /// </summary>
+    /// <param name="folder">The folder the output goes to.</param>
+    /// <param name="output">The output, for the message.</param>
+    /// <exception cref="IOException">A file stands where a folder is needed, or the folder cannot be written.</exception>
+    public static void EnsureWritable(string folder, string output)
+    {
+        var existing = Path.GetFullPath(folder);
+        while (!Directory.Exists(existing))
+        {
+            if (File.Exists(existing))
+            {
+                throw new IOException($"Cannot write '{output}': '{existing}' is a file, where a folder is needed.");
+            }
+            existing = Path.GetDirectoryName(existing) ?? throw new IOException($"Cannot write '{output}': none of the folders above it exists.");
+        }
+        var probe = Path.Combine(existing, $".vcut-write-check{TemporaryMarker}{Guid.NewGuid():N}");
+        try
+        {
+            using var stream = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"Cannot write '{output}': the folder '{existing}' is not writable ({e.Message}).", e);
+        }
+    }
+
     private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdef");
 
     private const string TemporaryMarker = ".tmp-";

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using Vcut.Graph.Files;
 
 namespace Vcut.Runtime.Io;
 
@@ -18,30 +19,60 @@ public static class NpyFile
     private const int Alignment = 64;
     private const int ChunkBytes = 1 << 16;
 
+    /// <summary>Headers longer than this are refused (NumPy itself reads at most 10,000 bytes by default).</summary>
+    public const int MaxHeaderBytes = 1 << 20;
+
     /// <summary>Reads the array at <paramref name="path"/>: its values in C order and its shape (empty for a 0-d array).</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">
-    /// Not a .npy file, an unsupported version, a dtype other than &lt;f4/&lt;f8 (big-endian included), Fortran order,
-    /// a malformed header, or data shorter or longer than the shape says.
+    /// Not a regular .npy file, an unsupported version, a dtype other than &lt;f4/&lt;f8 (big-endian included), Fortran
+    /// order, a malformed or oversized header, a shape whose values overflow or exceed one array, or data shorter or
+    /// longer than the shape says.
     /// </exception>
     public static (float[] Data, long[] Shape) Read(string path)
     {
+        using var stream = Open(path);
+        var (itemSize, shape, count) = ReadChecked(stream, path);
+        var data = new float[count];
+        ReadValues(stream, data, itemSize);
+        return (data, shape);
+    }
+
+    /// <summary>
+    /// The shape of the array at <paramref name="path"/>, from its header, with every check of <see cref="Read"/> (the
+    /// file's length included) but without reading the values: to check an array against what it should be before
+    /// allocating it.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">As <see cref="Read"/>.</exception>
+    public static long[] ReadShape(string path)
+    {
+        using var stream = Open(path);
+        return ReadChecked(stream, path).Shape;
+    }
+
+    private static FileStream Open(string path)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"NumPy file '{path}' does not exist.", path);
-        }
-        using var stream = File.OpenRead(path);
+        InputFiles.RequireRegularFile(path, "NumPy file");
+        return File.OpenRead(path);
+    }
+
+    private static (int ItemSize, long[] Shape, int Count) ReadChecked(FileStream stream, string path)
+    {
         var (header, dataOffset) = ReadHeader(stream, path);
         var (itemSize, shape) = ParseHeader(header, path);
+        // The product of the dimensions, stopped as soon as it passes one array's length: no overflow.
         long count = 1;
+        var zero = shape.Contains(0);
         foreach (var dimension in shape)
         {
-            count = checked(count * dimension);
-        }
-        if (count > Array.MaxLength)
-        {
-            throw new InvalidDataException($"NumPy file '{path}' holds {count} values, more than one array can.");
+            if (!zero && dimension > Array.MaxLength / count)
+            {
+                throw new InvalidDataException(
+                    $"NumPy file '{path}' has shape {FormatShape(shape)}, more than the {Array.MaxLength:N0} values one array can hold; expected the shape of one tensor.");
+            }
+            count = zero ? 0 : count * dimension;
         }
         var expectedBytes = count * itemSize;
         var actualBytes = stream.Length - dataOffset;
@@ -51,10 +82,11 @@ public static class NpyFile
                 $"NumPy file '{path}' has {actualBytes} bytes of data but its shape {FormatShape(shape)} needs {expectedBytes}: "
                 + (actualBytes < expectedBytes ? "the file is truncated." : "the file has trailing bytes."));
         }
-        var data = new float[count];
-        ReadValues(stream, data, itemSize);
-        return (data, shape);
+        return (itemSize, shape, (int)count);
     }
+
+    /// <summary>A shape as NumPy writes it: <c>()</c>, <c>(5,)</c>, <c>(2, 3)</c>.</summary>
+    public static string ShapeText(ReadOnlySpan<long> shape) => FormatShape(shape);
 
     /// <summary>
     /// Writes <paramref name="data"/> as a little-endian float32 C-order array of <paramref name="shape"/> (empty for a 0-d
@@ -144,6 +176,10 @@ public static class NpyFile
             throw new InvalidDataException($"NumPy file '{path}' is truncated inside its header.");
         }
         long headerLength = major == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(length) : BinaryPrimitives.ReadUInt32LittleEndian(length);
+        if (headerLength > MaxHeaderBytes)
+        {
+            throw new InvalidDataException($"NumPy file '{path}' declares a header of {headerLength:N0} bytes; expected at most {MaxHeaderBytes:N0}.");
+        }
         if (headerLength > stream.Length - stream.Position)
         {
             throw new InvalidDataException($"NumPy file '{path}' is truncated inside its header.");

@@ -25,13 +25,23 @@ public sealed record MemoryEstimate(long WeightBytes, long UNetActivationBytes, 
     // The .NET runtime, ONNX Runtime's code and arenas, and the pipeline's own buffers.
     private const long RuntimeOverheadBytes = 256L << 20;
 
-    /// <summary>The estimated peak: runtime overhead, weights and the larger of the two activation peaks.</summary>
-    public long TotalBytes => RuntimeOverheadBytes + WeightBytes + Math.Max(UNetActivationBytes, DecoderActivationBytes);
+    /// <summary>
+    /// Decoding the input picture: <see cref="Imaging.RgbImage.DecodeBytesPerPixel"/> bytes per pixel (its 8-bit samples
+    /// and its planar floats, which stay alive while the video is made); 0 when the picture is not counted.
+    /// </summary>
+    public long InputImageBytes { get; init; }
 
-    /// <summary>Estimates a video of <paramref name="frames"/> frames at <paramref name="height"/>×<paramref name="width"/>.</summary>
+    /// <summary>The estimated peak: runtime overhead, weights, the input picture and the larger of the two activation peaks.</summary>
+    public long TotalBytes => RuntimeOverheadBytes + WeightBytes + InputImageBytes + Math.Max(UNetActivationBytes, DecoderActivationBytes);
+
+    /// <summary>
+    /// Estimates a video of <paramref name="frames"/> frames at <paramref name="height"/>×<paramref name="width"/>, made
+    /// from a picture of <paramref name="inputPixels"/> pixels (0: the picture is not counted).
+    /// </summary>
     public static MemoryEstimate For(SvdArchitecture architecture, AttentionForm attention, long parameterBytes,
-        int frames, int height, int width, bool guidance, int decodeChunk)
+        int frames, int height, int width, bool guidance, int decodeChunk, long inputPixels = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(inputPixels);
         ArgumentNullException.ThrowIfNull(architecture);
         var rows = guidance ? 2L : 1L;
         var factor = architecture.Vae.DownscaleFactor;
@@ -44,12 +54,19 @@ public sealed record MemoryEstimate(long WeightBytes, long UNetActivationBytes, 
             unet += 2.0 * rows * frames * architecture.UNet.NumAttentionHeads[0] * tokens * tokens * sizeof(float);
         }
         double decoder = DecoderLiveFactor * Math.Min(decodeChunk, frames) * architecture.Vae.BlockOutChannels[0] * (double)height * width * sizeof(float);
-        return new MemoryEstimate((long)(WeightFactor * parameterBytes), (long)unet, (long)decoder);
+        return new MemoryEstimate((long)(WeightFactor * parameterBytes), Saturate(unet), Saturate(decoder))
+        {
+            InputImageBytes = Saturate((double)inputPixels * Imaging.RgbImage.DecodeBytesPerPixel),
+        };
     }
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"≈{Gib(TotalBytes)} (weights {Gib(WeightBytes)}, UNet activations {Gib(UNetActivationBytes)}, decoder activations {Gib(DecoderActivationBytes)})";
+        $"≈{Gib(TotalBytes)} (weights {Gib(WeightBytes)}, UNet activations {Gib(UNetActivationBytes)}, decoder activations {Gib(DecoderActivationBytes)}" +
+        (InputImageBytes > 0 ? $", input picture {Gib(InputImageBytes)})" : ")");
+
+    // Sizes that would overflow a long (absurd frame counts or sizes) stay huge instead of wrapping to negative.
+    private static long Saturate(double bytes) => bytes >= long.MaxValue / 4 ? long.MaxValue / 4 : (long)bytes;
 
     private static string Gib(long bytes) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB");
 }

@@ -45,6 +45,9 @@ public sealed record VideoGenerationOptions
     /// </summary>
     public float[]? InitialLatents { get; init; }
 
+    /// <summary>The most denoising steps a video may take (SVD uses 25; the scheduler keeps one sigma per step).</summary>
+    public const int MaxSteps = 10_000;
+
     /// <summary>Whether classifier-free guidance runs (the UNet then sees 2 rows per video).</summary>
     public bool GuidanceEnabled => MaxGuidanceScale > 1f;
 
@@ -60,6 +63,7 @@ public sealed record VideoGenerationOptions
         }
         Require(Frames is null or >= 1, $"frames = {Frames} must be at least 1");
         Require(Steps >= 1, $"steps = {Steps} must be at least 1");
+        Require(Steps <= MaxSteps, $"steps = {Steps} must be at most {MaxSteps}");
         Require(Height is null or > 0 && (Height ?? 8) % 8 == 0, $"height = {Height} must be a positive multiple of 8");
         Require(Width is null or > 0 && (Width ?? 8) % 8 == 0, $"width = {Width} must be a positive multiple of 8");
         Require(float.IsFinite(Fps) && Fps > 0, $"fps = {Fps} must be a positive number");

@@ -79,7 +79,7 @@ public sealed class VideoGenerator : IDisposable
         options ??= new VideoGenerationOptions();
         options.Validate();
         var shape = VideoShape.Resolve(Manifest, options);
-        CheckMemory(shape, options);
+        CheckMemory(shape, options, (long)image.Width * image.Height);
         using var calls = new ModelCallRecorder(_sessions, cancellationToken);
 
         progress?.Report(new GenerationProgress(GenerationStage.EncodingImage, 0, 1));
@@ -161,7 +161,7 @@ public sealed class VideoGenerator : IDisposable
         var shape = VideoShape.Resolve(Manifest, options);
         RequireLength(conditioningLatent, shape.LatentChannels * shape.LatentHeight * shape.LatentWidth, "the conditioning latent",
             $"{shape.LatentChannels}×{shape.LatentHeight}×{shape.LatentWidth} for {shape.Width}×{shape.Height}");
-        CheckMemory(shape, options);
+        CheckMemory(shape, options, 0);
         var random = new GaussianRandom(options.Seed);
         if (options.InitialLatents is null)
         {
@@ -186,7 +186,7 @@ public sealed class VideoGenerator : IDisposable
         var shape = VideoShape.Resolve(Manifest, options);
         RequireLength(latents, shape.Frames * shape.LatentChannels * shape.LatentHeight * shape.LatentWidth, "the video latents",
             $"{shape.Frames}×{shape.LatentChannels}×{shape.LatentHeight}×{shape.LatentWidth}");
-        CheckMemory(shape, options);
+        CheckMemory(shape, options, 0);
         using var calls = new ModelCallRecorder(_sessions, cancellationToken);
         var frames = Decode((float[])latents.Clone(), shape, options.DecodeChunkSize ?? shape.Frames, progress, calls);
         return new GeneratedVideo(frames, shape.Frames, shape.Height, shape.Width, calls.Statistics());
@@ -208,27 +208,62 @@ public sealed class VideoGenerator : IDisposable
     }
 
     /// <summary>The estimated peak memory of a video with these options (see <see cref="MemoryEstimate"/>).</summary>
-    public MemoryEstimate EstimateMemory(VideoGenerationOptions options)
+    public MemoryEstimate EstimateMemory(VideoGenerationOptions options) => EstimateMemory(options, 0);
+
+    /// <summary>
+    /// The estimated peak memory of a video with these options made from a picture of <paramref name="inputPixels"/>
+    /// pixels, whose decoding is counted too (see <see cref="MemoryEstimate"/>).
+    /// </summary>
+    public MemoryEstimate EstimateMemory(VideoGenerationOptions options, long inputPixels)
     {
         ArgumentNullException.ThrowIfNull(options);
         var shape = VideoShape.Resolve(Manifest, options);
         return MemoryEstimate.For(Manifest.Architecture, Manifest.Attention, _sessions.ModelBytes,
-            shape.Frames, shape.Height, shape.Width, options.GuidanceEnabled, options.DecodeChunkSize ?? shape.Frames);
+            shape.Frames, shape.Height, shape.Width, options.GuidanceEnabled, options.DecodeChunkSize ?? shape.Frames, inputPixels);
     }
 
-    private void CheckMemory(VideoShape shape, VideoGenerationOptions options)
+    /// <summary>
+    /// Checks before any work that a video with these options, from a picture of <paramref name="inputWidth"/> ×
+    /// <paramref name="inputHeight"/> pixels (read with <see cref="RgbImage.ReadSize"/>, before decoding it), can be made:
+    /// valid options, buffers within .NET's array limit, and on the CPU an estimated peak within the memory budget
+    /// (<see cref="ExecutionOptions.MemoryBudgetBytes"/>, or the memory available to the process).
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options, or a video too large for one array.</exception>
+    /// <exception cref="InsufficientMemoryException">The estimate exceeds the budget; the message names the sizes and the budget.</exception>
+    public void EnsureFits(VideoGenerationOptions options, int inputWidth = 0, int inputHeight = 0)
+    {
+        options = Validated(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(inputWidth);
+        ArgumentOutOfRangeException.ThrowIfNegative(inputHeight);
+        CheckMemory(VideoShape.Resolve(Manifest, options), options, (long)inputWidth * inputHeight);
+    }
+
+    /// <summary>
+    /// The shape initial latents must have for these options: (frames, latent channels, height / f, width / f), f the
+    /// VAE's downscale factor (8 in SVD).
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options.</exception>
+    public long[] LatentShape(VideoGenerationOptions options)
+    {
+        var shape = VideoShape.Resolve(Manifest, Validated(options));
+        return [shape.Frames, shape.LatentChannels, shape.LatentHeight, shape.LatentWidth];
+    }
+
+    private void CheckMemory(VideoShape shape, VideoGenerationOptions options, long inputPixels)
     {
         if (Device != ExecutionDevice.Cpu)
         {
             return; // GPU memory is ONNX Runtime's arena on the device; its errors are already explicit.
         }
         var budget = _sessions.Execution.MemoryBudgetBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        var estimate = EstimateMemory(options);
+        var estimate = EstimateMemory(options, inputPixels);
         if (estimate.TotalBytes > budget)
         {
+            var source = inputPixels > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" from a {inputPixels / 1e6:0.#}-megapixel picture") : "";
             throw new InsufficientMemoryException(
-                $"A video of {shape.Frames} frames at {shape.Width}×{shape.Height} needs {estimate}, more than the " +
-                $"{budget / (double)(1L << 30):F2} GiB available. Use fewer frames, a smaller size or a smaller decode chunk size.");
+                $"A video of {shape.Frames} frames at {shape.Width}×{shape.Height}{source} needs {estimate}, more than the " +
+                $"{budget / (double)(1L << 30):F2} GiB available (ExecutionOptions.MemoryBudgetBytes, else the memory this process may use). " +
+                "Use fewer frames, a smaller size, a smaller decode chunk size or a smaller picture.");
         }
     }
 
@@ -434,6 +469,15 @@ internal sealed record VideoShape(int Frames, int Height, int Width, int LatentC
         {
             throw new ArgumentException($"Invalid video options: {width}×{height} must be multiples of {factor}, the VAE's downscale factor.");
         }
-        return new VideoShape(frames, height, width, manifest.Architecture.Vae.LatentChannels, height / factor, width / factor);
+        var channels = manifest.Architecture.Vae.LatentChannels;
+        // The largest buffers: the frames (F·3·H·W) and the UNet's input (rows·F·2C·h·w); each must fit one .NET array.
+        var latentPlane = (double)(height / factor) * (width / factor);
+        var largest = Math.Max((double)frames * 3 * height * width, (options.GuidanceEnabled ? 2.0 : 1.0) * frames * 2 * channels * latentPlane);
+        if (largest > Array.MaxLength)
+        {
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Invalid video options: {frames} frames at {width}×{height} need {largest:0.###e0} values in one buffer, more than .NET's array limit of {Array.MaxLength:N0}; use fewer frames or a smaller size."));
+        }
+        return new VideoShape(frames, height, width, channels, height / factor, width / factor);
     }
 }

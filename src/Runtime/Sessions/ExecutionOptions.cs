@@ -30,6 +30,12 @@ public sealed record ExecutionOptions
     /// </summary>
     public long? MemoryBudgetBytes { get; init; }
 
+    /// <summary>Operator threads allowed per processor: more only contend for the cores (and each costs a stack).</summary>
+    public const int ThreadsPerProcessor = 4;
+
+    /// <summary>The most <see cref="IntraOpThreads"/> allowed: <see cref="ThreadsPerProcessor"/> × the processors this process may use.</summary>
+    public static int MaxIntraOpThreads => ThreadsPerProcessor * Environment.ProcessorCount;
+
     /// <summary>The CPU default.</summary>
     public static ExecutionOptions Cpu { get; } = new();
 
@@ -51,6 +57,12 @@ public sealed record ExecutionOptions
         if (IntraOpThreads < 0)
         {
             throw new ArgumentException($"ExecutionOptions.IntraOpThreads = {IntraOpThreads} must be zero (automatic) or positive.");
+        }
+        if (IntraOpThreads > MaxIntraOpThreads)
+        {
+            throw new ArgumentException(
+                $"ExecutionOptions.IntraOpThreads = {IntraOpThreads} is more than {MaxIntraOpThreads}, {ThreadsPerProcessor} × the {Environment.ProcessorCount} processor(s) " +
+                $"this process may use; give at most {MaxIntraOpThreads}, or 0 for one thread per physical core.");
         }
     }
 }

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Files;
 using Vcut.Graph.Models;
 using Vcut.Graph.Rewriting;
 
@@ -82,15 +83,13 @@ public sealed class SvdSessions : IDisposable
             {
                 continue;
             }
-            if (!manifest.Models.TryGetValue(name, out var relative))
-            {
-                throw new InvalidDataException($"Model directory '{directory}' lists no '{name}' model in its {ModelManifest.FileName}.");
-            }
-            var path = Path.Combine(directory, relative);
+            // Inside the directory, links resolved: a manifest cannot make the sessions load a file from elsewhere.
+            var path = manifest.PathOf(directory, name);
             if (!File.Exists(path))
             {
                 throw new InvalidDataException($"Model directory '{directory}' is missing its '{name}' model: '{path}' does not exist.");
             }
+            InputFiles.RequireRegularFile(path, $"The '{name}' model");
             paths[name] = path;
         }
 

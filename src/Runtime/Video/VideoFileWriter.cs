@@ -47,19 +47,33 @@ public static class VideoFileWriter
         FfmpegMp4Writer.Find((options ?? new VideoWriteOptions()).FfmpegPath) is not null;
 
     /// <summary>
-    /// Checks before any work is done that <paramref name="path"/> can be written: a known extension, valid options, and
-    /// ffmpeg for MP4. Call it before generating, so a missing program does not cost a video.
+    /// Checks before any work is done that <paramref name="path"/> can be written: a known extension, valid options,
+    /// ffmpeg for MP4, nothing of the wrong kind in the way (a folder where a file goes, or the reverse), and a folder
+    /// that can be written: the nearest existing one on the way to the target gets a temporary file, removed at once.
+    /// Nothing else is created. Call it before generating, so neither a missing program nor a read-only disk costs a video.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown extension or invalid options.</exception>
     /// <exception cref="InvalidOperationException">MP4 was asked for and ffmpeg is not installed; the message suggests a GIF.</exception>
+    /// <exception cref="IOException">The target cannot be written there; the message names the path and why.</exception>
     public static void EnsureCanWrite(string path, VideoWriteOptions? options = null)
     {
         options ??= new VideoWriteOptions();
         options.Validate();
-        if (FormatOf(path) == VideoFormat.Mp4)
+        var format = FormatOf(path);
+        if (format == VideoFormat.Mp4)
         {
             FfmpegMp4Writer.Require(path, options);
         }
+        var target = Path.GetFullPath(path);
+        if (format != VideoFormat.PngFrames && Directory.Exists(target))
+        {
+            throw new IOException($"'{target}' is a folder; a {ExtensionOf(format)} video needs a file name there.");
+        }
+        if (format == VideoFormat.PngFrames && File.Exists(target))
+        {
+            throw new IOException($"'{target}' is a file; PNG frames need a folder there.");
+        }
+        AtomicFile.EnsureWritable(Path.GetDirectoryName(target) ?? target, target);
     }
 
     /// <summary>Writes <paramref name="video"/> to <paramref name="path"/> in the format its extension names; returns the full path written.</summary>
@@ -67,12 +81,18 @@ public static class VideoFileWriter
     /// <exception cref="InvalidOperationException">MP4 without ffmpeg; the message suggests a GIF.</exception>
     /// <exception cref="IOException">The file cannot be written, or ffmpeg failed.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; nothing is left under the target or a temporary name.</exception>
-    public static string Write(GeneratedVideo video, string path, VideoWriteOptions? options = null, CancellationToken cancellationToken = default)
+    public static string Write(GeneratedVideo video, string path, VideoWriteOptions? options = null, CancellationToken cancellationToken = default) =>
+        Write(video, path, FormatOf(path), options, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Write(GeneratedVideo, string, VideoWriteOptions?, CancellationToken)"/> in the given format, whatever the
+    /// path's extension (a batch's folder of PNG frames for <c>cat.png</c> is named <c>cat.png</c> when it keeps the extension).
+    /// </summary>
+    internal static string Write(GeneratedVideo video, string path, VideoFormat format, VideoWriteOptions? options, CancellationToken cancellationToken)
     {
         VideoFrames.Check(video);
         options ??= new VideoWriteOptions();
         options.Validate();
-        var format = FormatOf(path);
         var target = Path.GetFullPath(path);
         if (format != VideoFormat.PngFrames && Directory.Exists(target))
         {

@@ -123,7 +123,7 @@ internal static class DiffusersSnapshotWriter
         });
     }
 
-    private static JsonObject ConfigFor(string part, ModelPreset preset)
+    internal static JsonObject ConfigFor(string part, ModelPreset preset)
     {
         var a = preset.Architecture;
         static JsonArray Ints(IEnumerable<int> values) => new(values.Select(v => (JsonNode)v).ToArray());
