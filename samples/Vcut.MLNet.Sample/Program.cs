@@ -1,107 +1,97 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Vcut.MLNet;
-using Vcut.Runtime.Imaging;
-using Vcut.Runtime.Pipeline;
 
-// The ML.NET face of Vcut, end to end on the embedded default model (a tiny SVD with seeded weights: abstract motion,
-// seconds per video on one core). Usage: vcut-mlnet-sample [OUTPUT FOLDER]   (default: out/mlnet-sample)
+// Image to video with ML.NET, end to end on the embedded default model: a dataset of pictures with their own seed and
+// motion, LoadImages → GenerateVideo, typed output rows, the stages, plain Save and Load, a PredictionEngine.
+// Usage: vcut-mlnet-sample [OUTPUT FOLDER]   (default: out/mlnet-sample)
 var output = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine("out", "mlnet-sample"));
 Directory.CreateDirectory(output);
-var assets = Path.Combine(AppContext.BaseDirectory, "assets");
+var imageFolder = Path.Combine(AppContext.BaseDirectory, "assets");
 
-// Three pictures: the bundled sample and two tiles cut from it, as image paths (what a dataset usually holds).
-var sample = RgbImage.Load(Path.Combine(assets, "sample.png"));
-var names = new List<string> { "sample.png" };
-foreach (var (name, x0, y0) in new[] { ("left.png", 0, 0), ("right.png", sample.Width / 2, sample.Height / 2) })
+var mlContext = new MLContext();
+var data = mlContext.Data.LoadFromEnumerable(new[]
 {
-    int width = sample.Width / 2, height = sample.Height / 2;
-    var tile = new float[3 * width * height];
-    for (var c = 0; c < 3; c++)
-    {
-        for (var y = 0; y < height; y++)
-        {
-            Array.Copy(sample.Pixels, (c * sample.Height + y0 + y) * sample.Width + x0, tile, (c * height + y) * width, width);
-        }
-    }
-    RgbImage.FromPixels(tile, width, height).SavePng(Path.Combine(output, name));
-    names.Add(name);
-}
-File.Copy(Path.Combine(assets, "sample.png"), Path.Combine(output, "sample.png"), overwrite: true);
+    new ImageInput { ImagePath = "sample.png", Seed = 1, MotionBucket = 127 },
+    new ImageInput { ImagePath = "sample.png", Seed = 2, MotionBucket = 127 },
+    new ImageInput { ImagePath = "sample.png", Seed = 1, MotionBucket = 255 },
+});
 
-var context = new MLContext();
-var images = context.Data.LoadFromEnumerable(names.Select(name => new ImageFile { Path = name }).ToArray());
-
-// 1. The one-line pipeline: LoadImages, then image → video. Options: the embedded model, VCUT exact, 8 steps.
-var options = new VcutVideoOptions { Generation = new VideoGenerationOptions { Steps = 8, Seed = 42 } };
-var pipeline = context.Transforms.LoadImages("Image", output, nameof(ImageFile.Path))
-    .Append(context.Transforms.GenerateVideo("Video", "Image", options));
-var model = pipeline.Fit(images);                       // checks the schema, opens the model; reads no rows
-var videos = model.Transform(images);                   // returns at once: rows are computed when read
-var videoColumn = videos.Schema["Video"];
-Console.WriteLine($"column 'Video': {videoColumn.Type}");
-
-// Stream the videos: one row at a time, written out and dropped before the next is computed.
-var vcut = model.LastTransformer;
-using (var cursor = videos.GetRowCursor([videoColumn, videos.Schema[nameof(ImageFile.Path)]]))
+// 1. LoadImages, then image → video. Each row's seed and motion bucket come from its columns; 8 steps to stay quick.
+var settings = new VcutVideoOptions
 {
-    var video = cursor.GetGetter<VBuffer<float>>(videoColumn);
-    var path = cursor.GetGetter<ReadOnlyMemory<char>>(videos.Schema[nameof(ImageFile.Path)]);
-    var dimensions = ((VectorDataViewType)videoColumn.Type).Dimensions;
-    int frames = dimensions[0], height = dimensions[2], width = dimensions[3];
-    VBuffer<float> values = default;
-    ReadOnlyMemory<char> name = default;
-    while (cursor.MoveNext())
-    {
-        video(ref values);
-        path(ref name);
-        var pixels = values.DenseValues().ToArray();
-        var folder = Path.Combine(output, Path.GetFileNameWithoutExtension(name.ToString()));
-        Directory.CreateDirectory(folder);
-        var size = 3 * height * width;
-        for (var f = 0; f < frames; f++)
-        {
-            RgbImage.FromPixels(pixels[(f * size)..((f + 1) * size)], width, height).SavePng(Path.Combine(folder, $"frame_{f:000}.png"));
-        }
-        Console.WriteLine($"  {name}: {frames} frames of {width}×{height} → {folder} (rows computed so far: {vcut.RowsComputed})");
-    }
+    OutputColumnName = "Video",
+    InputColumnName = "Image",
+    Steps = 8,
+    SeedColumnName = nameof(ImageInput.Seed),
+    MotionBucketIdColumnName = nameof(ImageInput.MotionBucket),
+};
+var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder, nameof(ImageInput.ImagePath))
+    .Append(mlContext.Transforms.GenerateVideo(settings));
+using var model = pipeline.Fit(data);                  // checks the schema, opens the model; reads no rows
+if (model.LastTransformer.Model is { } about)
+{
+    Console.WriteLine(about.HasTrainedWeights
+        ? $"model: the embedded default, {about.Preset} preset with trained weights ({about.Weights}): each video animates its picture, as well as a model this size learned to"
+        : $"model: the embedded default, {about.Preset} preset with seeded weights ({about.Weights}), never trained: its videos are abstract coloured motion, not the picture moving");
 }
 
-// 2. Stage by stage: the same video, with every intermediate column to inspect (or replace).
-var stages = context.Transforms.LoadImages("Image", output, nameof(ImageFile.Path))
-    .Append(context.Transforms.GenerateVideoByStages("Video", "Image", options))
-    .Fit(images);
-var staged = stages.Transform(images);
-foreach (var column in new[] { "ImageEmbedding", "ConditioningLatent", "ConditioningCache", "VideoLatents", "Video" })
-{
-    Console.WriteLine($"stage column '{column}': {staged.Schema[column].Type}");
-}
-var oneShot = videos.GetColumn<float[]>("Video").First();
-var byStages = staged.GetColumn<float[]>("Video").First();
-Console.WriteLine($"first video, stages vs one step: {(oneShot.SequenceEqual(byStages) ? "identical" : "DIFFERENT")}");
+var videos = model.Transform(data);                     // returns at once: a row's video is computed when it is read
+Console.WriteLine($"column 'Video': {videos.Schema["Video"].Type}");
 
-// 3. Save and load (SaveWithVcut/LoadWithVcut: ML.NET's zip plus the Vcut transformers' options), then predict one image.
-var file = Path.Combine(output, "model.zip");
-context.Model.SaveWithVcut(model, images.Schema, file);
-var loaded = new MLContext().Model.LoadWithVcut(file, out var inputSchema);
-var engine = context.Model.CreatePredictionEngine<ImageFile, VideoPrediction>(loaded, inputSchema);
-var predicted = engine.Predict(new ImageFile { Path = "sample.png" });
-Console.WriteLine($"saved {file} ({new FileInfo(file).Length} bytes); loaded model's prediction for sample.png: " +
-    $"{(predicted.Video.SequenceEqual(oneShot) ? "the same frames" : "DIFFERENT frames")}");
-
-foreach (var part in new ITransformer[] { model, stages, loaded }.SelectMany(t => t is IEnumerable<ITransformer> chain ? chain : [t]))
+// Typed rows, one at a time: each video is written as a GIF before the next is computed.
+foreach (var row in mlContext.Data.CreateEnumerable<VideoOutput>(videos, reuseRowObject: false))
 {
-    (part as IDisposable)?.Dispose();
+    var video = row.ToVideo(videos.Schema);
+    var file = video.Save(Path.Combine(output, $"{Path.GetFileNameWithoutExtension(row.ImagePath)}-seed{row.Seed}-motion{row.MotionBucket}.gif"));
+    using var firstFrame = video.GetFrame(0);           // an MLImage, for ML.NET's image transforms
+    Console.WriteLine($"  {row.ImagePath}, seed {row.Seed}, motion bucket {row.MotionBucket}: {video.FrameCount} frames of " +
+        $"{firstFrame.Width}×{firstFrame.Height} → {file}");
 }
 
-/// <summary>A row of the input: an image path relative to the output folder.</summary>
-internal sealed class ImageFile
+// 2. Stage by stage: the same video, with every intermediate column (Video.ImageEmbedding, …) to inspect or replace.
+using var stages = mlContext.Transforms.LoadImages("Image", imageFolder, nameof(ImageInput.ImagePath))
+    .Append(mlContext.Transforms.GenerateVideoByStages(new VcutStagesOptions(settings) { OutputColumnName = "Video", InputColumnName = "Image" }))
+    .Fit(data);
+var staged = stages.Transform(data);
+foreach (var column in staged.Schema.Where(c => c.Name.StartsWith("Video", StringComparison.Ordinal)))
 {
-    public string Path { get; set; } = "";
+    Console.WriteLine($"stage column '{column.Name}': {column.Type}");
+}
+var oneStep = videos.GetVideos("Video").First();
+var byStages = staged.GetVideos("Video").First();
+Console.WriteLine($"first video, stages vs one step: {(oneStep.Pixels.SequenceEqual(byStages.Pixels) ? "identical" : "DIFFERENT")}");
+
+// 3. ML.NET's own Save and Load; RestoreVcut opens the Vcut models of the loaded pipeline. Then predict one picture.
+var modelFile = Path.Combine(output, "model.zip");
+mlContext.Model.Save(model, data.Schema, modelFile);
+var loadContext = new MLContext();
+var loaded = loadContext.Model.RestoreVcut(loadContext.Model.Load(modelFile, out var inputSchema));
+using (var engine = loadContext.Model.CreatePredictionEngine<ImageInput, VideoOutput>(loaded, inputSchema))
+{
+    var prediction = engine.Predict(new ImageInput { ImagePath = "sample.png", Seed = 1, MotionBucket = 127 });
+    var predicted = prediction.ToVideo(engine.OutputSchema);
+    var frames = predicted.Save(Path.Combine(output, "predicted"));     // no extension: a folder of PNG frames
+    Console.WriteLine($"saved {modelFile} ({new FileInfo(modelFile).Length} bytes); the loaded model's prediction for sample.png, seed 1: " +
+        $"{(predicted.Pixels.SequenceEqual(oneStep.Pixels) ? "the same frames" : "DIFFERENT frames")} → {frames}");
+}
+(loaded as IDisposable)?.Dispose();
+
+/// <summary>A row of the input: an image path (relative to the image folder) and its conditioning.</summary>
+internal sealed class ImageInput
+{
+    public string ImagePath { get; set; } = "";
+
+    public ulong Seed { get; set; }
+
+    public float MotionBucket { get; set; }
 }
 
-/// <summary>The prediction: the video column.</summary>
-internal sealed class VideoPrediction
+/// <summary>A row of the output: the video (from <see cref="VideoRow"/>) and the input columns it came with.</summary>
+internal sealed class VideoOutput : VideoRow
 {
-    public float[] Video { get; set; } = [];
+    public string ImagePath { get; set; } = "";
+
+    public ulong Seed { get; set; }
+
+    public float MotionBucket { get; set; }
 }

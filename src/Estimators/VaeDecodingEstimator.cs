@@ -5,32 +5,27 @@ using Vcut.MLNet.Models;
 namespace Vcut.MLNet;
 
 /// <summary>
-/// Stage 5, VAE decoding: maps a video latents column (<see cref="VideoDenoisingEstimator"/>) to the video,
-/// <c>Vector&lt;Single, F, 3, H, W&gt;</c> in [0, 1], decoded in chunks of
-/// <see cref="Vcut.Runtime.Pipeline.VideoGenerationOptions.DecodeChunkSize"/> frames (spec §7 step 7).
+/// Stage 5, VAE decoding (<c>mlContext.Transforms.DecodeVideo</c>): maps a video latents column
+/// (<see cref="VideoDenoisingEstimator"/>) to the video, <c>Vector&lt;Single, F, 3, H, W&gt;</c> in [0, 1], decoded in
+/// chunks of <see cref="VcutOptions.DecodeChunkSize"/> frames (spec §7 step 7).
 /// </summary>
 public sealed class VaeDecodingEstimator : VcutRowEstimator<VaeDecodingTransformer>
 {
-    /// <summary>Creates the estimator.</summary>
-    /// <param name="outputColumnName">The video column to add.</param>
-    /// <param name="inputColumnName">The video latents column to read.</param>
-    /// <param name="options">Model and sampling settings (frames, size, decode chunk); null = the defaults.</param>
-    /// <exception cref="ArgumentException">A blank column name, or invalid options.</exception>
-    public VaeDecodingEstimator(string outputColumnName = VcutColumnNames.Video, string inputColumnName = VcutColumnNames.VideoLatents,
-        VcutVideoOptions? options = null)
-        : base(nameof(VaeDecodingEstimator), outputColumnName, options ?? new VcutVideoOptions())
+    internal VaeDecodingEstimator(VaeDecodingOptions options)
+        : base(nameof(VaeDecodingEstimator), Validated(options, o => o.Validate()).OutputColumnName, options)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
-        InputColumnName = inputColumnName;
+        Options = options;
     }
 
-    /// <summary>The video latents column read.</summary>
-    public string InputColumnName { get; }
+    /// <summary>The options the transformer will have.</summary>
+    public VaeDecodingOptions Options { get; }
 
-    private protected override IReadOnlyList<InputColumn> Inputs(ModelShapes? shapes) => VaeDecodingTransformer.InputsOf(InputColumnName, shapes!);
+    /// <summary>The video latents column read.</summary>
+    public string InputColumnName => Options.LatentsColumn;
+
+    private protected override IReadOnlyList<InputColumn> Inputs(ModelShapes? shapes) => VaeDecodingTransformer.InputsOf(Options, shapes!);
 
     private protected override VectorDataViewType OutputType(ModelShapes? shapes) => VcutVideoTransformer.TypeOf(shapes!);
 
-    private protected override VaeDecodingTransformer Create(ModelShapes? shapes) =>
-        new(OutputColumnName, InputColumnName, Options!, shapes!, GeneratorPool.Acquire(Options!));
+    private protected override VaeDecodingTransformer Create(ModelShapes? shapes) => new(Options, shapes!, GeneratorPool.Acquire(Options));
 }

@@ -1,6 +1,10 @@
 namespace Vcut.MLNet;
 
-/// <summary>The default column names of the Vcut estimators.</summary>
+/// <summary>
+/// The usual column names of a Vcut pipeline: <see cref="Image"/> in, <see cref="Video"/> out (what <see cref="VideoRow"/>
+/// reads), and the stage columns <c>GenerateVideoByStages</c> adds, each after its prefix (<c>Video.ImageEmbedding</c>, …).
+/// The catalog methods take every name explicitly, as ML.NET's do.
+/// </summary>
 public static class VcutColumnNames
 {
     /// <summary>The input image: an <c>MLImage</c> column (as <c>LoadImages</c> makes) or a text column of image paths.</summary>

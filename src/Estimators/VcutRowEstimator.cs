@@ -9,26 +9,24 @@ namespace Vcut.MLNet;
 /// The common behaviour of the Vcut estimators: the schema is checked by <see cref="GetOutputSchema"/> and by
 /// <see cref="Fit"/> (missing input column, wrong type, unknown model directory, options that do not fit the model),
 /// and <see cref="Fit"/> opens the model's sessions (shared by every Vcut transformer of the same model, VCUT mode and
-/// execution options). Nothing is learned from the data: fitting reads no rows.
+/// execution settings). Nothing is learned from the data: fitting reads no rows. Created by the catalog methods
+/// (<c>mlContext.Transforms.GenerateVideo</c>, …), which apply the <c>MLContext</c>'s GPU settings.
 /// </summary>
 /// <typeparam name="TTransformer">The transformer <see cref="Fit"/> returns.</typeparam>
 public abstract class VcutRowEstimator<TTransformer> : IEstimator<TTransformer>
     where TTransformer : class, ITransformer
 {
-    private protected VcutRowEstimator(string stageName, string outputColumnName, VcutVideoOptions? options)
+    private protected VcutRowEstimator(string stageName, string outputColumnName, VcutOptions? settings)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
-        options?.Validate();
         StageName = stageName;
         OutputColumnName = outputColumnName;
-        Options = options;
+        Settings = settings;
     }
-
-    /// <summary>The options (null for a stage that runs no model).</summary>
-    public VcutVideoOptions? Options { get; }
 
     /// <summary>The name of the column the transformer adds.</summary>
     public string OutputColumnName { get; }
+
+    private protected VcutOptions? Settings { get; }
 
     private protected string StageName { get; }
 
@@ -37,6 +35,7 @@ public abstract class VcutRowEstimator<TTransformer> : IEstimator<TTransformer>
     /// <exception cref="DirectoryNotFoundException">The model directory does not exist (the message names the path).</exception>
     /// <exception cref="InvalidDataException">The directory is not a Vcut model directory, or a model does not match the pipeline.</exception>
     /// <exception cref="ArgumentException">The options do not fit the model.</exception>
+    /// <exception cref="InvalidOperationException">A GPU was asked for, CUDA cannot start, and <see cref="VcutOptions.FallbackToCpu"/> is off.</exception>
     public TTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -64,13 +63,21 @@ public abstract class VcutRowEstimator<TTransformer> : IEstimator<TTransformer>
         return SchemaShapes.WithColumn(inputSchema, OutputColumnName, OutputType(shapes));
     }
 
-    private ModelShapes? Resolve() => Options is null ? null : ModelShapes.Resolve(Options);
+    private protected static T Validated<T>(T options, Action<T> validate)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        validate(options);
+        return options;
+    }
+
+    private ModelShapes? Resolve() => Settings is null ? null : ModelShapes.Resolve(Settings);
 
     private protected abstract IReadOnlyList<InputColumn> Inputs(ModelShapes? shapes);
 
     private protected abstract VectorDataViewType OutputType(ModelShapes? shapes);
 
-    /// <summary>The transformer, without looking at data (also used when a saved model is loaded).</summary>
+    /// <summary>The transformer, without looking at data (also used when a saved model is restored).</summary>
     private protected abstract TTransformer Create(ModelShapes? shapes);
 
     internal TTransformer CreateWithoutData() => Create(Resolve());

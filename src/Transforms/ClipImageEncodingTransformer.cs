@@ -25,14 +25,17 @@ public sealed class ClipImageEncodingTransformer : ITransformer, IDisposable, IS
     private readonly ITransformer _finish;
     private readonly TransformerChain<ITransformer> _chain;
 
-    internal ClipImageEncodingTransformer(string outputColumnName, string inputColumnName, VcutVideoOptions options, ModelShapes shapes)
+    internal ClipImageEncodingTransformer(ClipImageEncodingOptions options, ModelShapes shapes)
     {
-        InputColumnName = inputColumnName;
+        var outputColumnName = options.OutputColumnName;
+        InputColumnName = options.ImageColumn;
         OutputColumnName = outputColumnName;
         Options = options;
         OutputType = TypeOf(shapes);
+        Model = VcutModelInfo.From(shapes);
         var context = new MLContext();
-        _preprocessing = new ClipImagePreprocessingTransformer(PixelColumn, inputColumnName);
+        _preprocessing = new ClipImagePreprocessingTransformer(
+            new ClipImagePreprocessingOptions { OutputColumnName = PixelColumn, InputColumnName = InputColumnName, ImageFolder = options.ImageFolder }, options);
         var execution = options.Execution;
         var pixels = Empty(context, PixelColumn, ClipImagePreprocessingTransformer.Type);
         try
@@ -66,7 +69,10 @@ public sealed class ClipImageEncodingTransformer : ITransformer, IDisposable, IS
     internal static VectorDataViewType TypeOf(ModelShapes shapes) => new(NumberDataViewType.Single, shapes.EmbeddingDimensions);
 
     /// <summary>The options the transformer was fitted with.</summary>
-    public VcutVideoOptions Options { get; }
+    public ClipImageEncodingOptions Options { get; }
+
+    /// <summary>The model whose image encoder the transformer runs.</summary>
+    public VcutModelInfo Model { get; }
 
     /// <summary>The image column read.</summary>
     public string InputColumnName { get; }
@@ -126,9 +132,9 @@ public sealed class ClipImageEncodingTransformer : ITransformer, IDisposable, IS
         }
     }
 
-    SavedTransformer ISavableVcutTransformer.Describe() => new(Kind, OutputColumnName, [InputColumnName], Options);
+    SavedTransformer ISavableVcutTransformer.Describe() => new(Kind, Options);
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) => VcutModelOperations.SaveThroughPlaceholder(this, ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => VcutModelPersistence.Save(this, ctx);
 
     /// <summary>Releases the image encoder's session.</summary>
     public void Dispose()

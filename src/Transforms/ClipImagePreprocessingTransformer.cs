@@ -16,14 +16,20 @@ public sealed class ClipImagePreprocessingTransformer : VcutRowTransformer
 
     internal static readonly VectorDataViewType Type = new(NumberDataViewType.Single, 3, ClipImagePreprocessor.Size, ClipImagePreprocessor.Size);
 
-    internal ClipImagePreprocessingTransformer(string outputColumnName, string inputColumnName)
-        : base(nameof(ClipImagePreprocessingTransformer), options: null, shapes: null, lease: null,
-            [new ImageInputColumn(inputColumnName)], outputColumnName, Type)
+    /// <param name="options">The columns and image folder.</param>
+    /// <param name="settings">Inside the CLIP encoding stage: that stage's settings, whose cancellation token the rows observe.</param>
+    internal ClipImagePreprocessingTransformer(ClipImagePreprocessingOptions options, VcutOptions? settings = null)
+        : base(nameof(ClipImagePreprocessingTransformer), settings, shapes: null, lease: null,
+            [new ImageInputColumn(options.ImageColumn, options.ImageFolder)], options.OutputColumnName, Type)
     {
+        Options = options;
     }
 
-    private protected override float[] Compute(object[] inputs, CancellationToken cancellationToken) =>
+    /// <summary>The options the transformer was fitted with.</summary>
+    public ClipImagePreprocessingOptions Options { get; }
+
+    private protected override float[] Compute(object[] inputs, long row, CancellationToken cancellationToken) =>
         ClipImagePreprocessor.Preprocess((RgbImage)inputs[0]);
 
-    private protected override SavedTransformer Describe() => new(Kind, OutputColumnName, [.. InputColumnNames], Options: null);
+    private protected override SavedTransformer Describe() => new(Kind, Options);
 }

@@ -13,9 +13,10 @@ public sealed class ConditioningCacheTransformer : VcutRowTransformer
 {
     internal const string Kind = "conditioning-cache";
 
-    internal ConditioningCacheTransformer(string outputColumnName, string inputColumnName, VcutVideoOptions options, ModelShapes shapes, GeneratorLease lease)
-        : base(nameof(ConditioningCacheTransformer), options, shapes, lease, InputsOf(inputColumnName, shapes), outputColumnName, TypeOf(shapes))
+    internal ConditioningCacheTransformer(ConditioningCacheOptions options, ModelShapes shapes, GeneratorLease lease)
+        : base(nameof(ConditioningCacheTransformer), options, shapes, lease, InputsOf(options, shapes), options.OutputColumnName, TypeOf(shapes))
     {
+        Options = options;
         try
         {
             StageChecks.CacheMatches(Generator, shapes);
@@ -27,13 +28,16 @@ public sealed class ConditioningCacheTransformer : VcutRowTransformer
         }
     }
 
-    internal static InputColumn[] InputsOf(string inputColumnName, ModelShapes shapes) =>
-        [new VectorInputColumn(inputColumnName, shapes.ProjectionDim, "the CLIP image embedding")];
+    /// <summary>The options the transformer was fitted with.</summary>
+    public ConditioningCacheOptions Options { get; }
+
+    internal static InputColumn[] InputsOf(ConditioningCacheOptions options, ModelShapes shapes) =>
+        [new VectorInputColumn(options.EmbeddingColumn, shapes.ProjectionDim, "the CLIP image embedding")];
 
     internal static VectorDataViewType TypeOf(ModelShapes shapes) => new(NumberDataViewType.Single, shapes.CacheDimensions);
 
-    private protected override float[] Compute(object[] inputs, CancellationToken cancellationToken) =>
-        Generator.ComputeCache((float[])inputs[0], Options!.Generation, cancellationToken).Values;
+    private protected override float[] Compute(object[] inputs, long row, CancellationToken cancellationToken) =>
+        Generator.ComputeCache((float[])inputs[0], GenerationFor(inputs, row), cancellationToken).Values;
 
-    private protected override SavedTransformer Describe() => new(Kind, OutputColumnName, [.. InputColumnNames], Options);
+    private protected override SavedTransformer Describe() => new(Kind, Options);
 }

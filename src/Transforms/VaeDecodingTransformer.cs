@@ -13,19 +13,23 @@ public sealed class VaeDecodingTransformer : VcutRowTransformer
 {
     internal const string Kind = "vae-decoding";
 
-    internal VaeDecodingTransformer(string outputColumnName, string inputColumnName, VcutVideoOptions options, ModelShapes shapes, GeneratorLease lease)
-        : base(nameof(VaeDecodingTransformer), options, shapes, lease, InputsOf(inputColumnName, shapes), outputColumnName, VcutVideoTransformer.TypeOf(shapes))
+    internal VaeDecodingTransformer(VaeDecodingOptions options, ModelShapes shapes, GeneratorLease lease)
+        : base(nameof(VaeDecodingTransformer), options, shapes, lease, InputsOf(options, shapes), options.OutputColumnName, VcutVideoTransformer.TypeOf(shapes))
     {
+        Options = options;
     }
 
-    internal static InputColumn[] InputsOf(string inputColumnName, ModelShapes shapes) =>
+    /// <summary>The options the transformer was fitted with.</summary>
+    public VaeDecodingOptions Options { get; }
+
+    internal static InputColumn[] InputsOf(VaeDecodingOptions options, ModelShapes shapes) =>
     [
-        new VectorInputColumn(inputColumnName, shapes.VideoLatentDimensions.Aggregate(1, (a, b) => a * b),
+        new VectorInputColumn(options.LatentsColumn, shapes.VideoLatentDimensions.Aggregate(1, (a, b) => a * b),
             $"the video latents, {string.Join('×', shapes.VideoLatentDimensions)}"),
     ];
 
-    private protected override float[] Compute(object[] inputs, CancellationToken cancellationToken) =>
-        Generator.Decode((float[])inputs[0], Options!.Generation, progress: null, cancellationToken).Frames;
+    private protected override float[] Compute(object[] inputs, long row, CancellationToken cancellationToken) =>
+        Generator.Decode((float[])inputs[0], GenerationFor(inputs, row), ProgressFor(row), cancellationToken).Frames;
 
-    private protected override SavedTransformer Describe() => new(Kind, OutputColumnName, [.. InputColumnNames], Options);
+    private protected override SavedTransformer Describe() => new(Kind, Options);
 }

@@ -21,35 +21,36 @@ namespace Vcut.MLNet;
 /// shared and thread-safe, every computation has its own buffers. One cursor, like every ML.NET cursor, is for one
 /// thread at a time.</para>
 /// <para><b>Lifetime.</b> The transformer holds the model's ONNX Runtime sessions (shared with the other Vcut
-/// transformers of the same model directory, VCUT mode and execution options); <see cref="Dispose"/> releases them.</para>
-/// <para><b>Saving.</b> Save a pipeline holding Vcut transformers with
-/// <see cref="VcutModelOperations.SaveWithVcut(ModelOperationsCatalog, ITransformer, DataViewSchema, string)"/> and
-/// load it with <see cref="VcutModelOperations.LoadWithVcut(ModelOperationsCatalog, string, out DataViewSchema)"/>
-/// (see docs/mlnet.md for why ML.NET's own <c>Save</c> cannot hold them).</para>
+/// transformers of the same model directory, VCUT mode and execution settings); <see cref="Dispose"/> releases them, as
+/// does disposing the <c>TransformerChain</c> that holds it.</para>
+/// <para><b>Saving.</b> <c>mlContext.Model.Save</c> saves it (in its place, an ML.NET <c>Expression</c> transform whose text
+/// holds its options); after <c>mlContext.Model.Load</c>, <see cref="VcutModelOperations.RestoreVcut"/> puts it back
+/// (docs/mlnet.md, "Persistence").</para>
 /// </remarks>
 public abstract class VcutRowTransformer : ITransformer, IDisposable, IRowFunction, ISavableVcutTransformer
 {
     private readonly GeneratorLease? _lease;
     private readonly IReadOnlyList<InputColumn> _inputs;
+    private readonly ConditioningInputColumn[] _conditioning;
+    private readonly VideoGenerationOptions? _generation;
     private long _rowsComputed;
     private int _disposed;
 
-    private protected VcutRowTransformer(string stageName, VcutVideoOptions? options, ModelShapes? shapes, GeneratorLease? lease,
+    private protected VcutRowTransformer(string stageName, VcutOptions? settings, ModelShapes? shapes, GeneratorLease? lease,
         IReadOnlyList<InputColumn> inputs, string outputColumnName, VectorDataViewType outputType)
     {
         StageName = stageName;
-        Options = options;
+        Settings = settings;
         Shapes = shapes;
         _lease = lease;
         _inputs = inputs;
+        _conditioning = inputs.OfType<ConditioningInputColumn>().ToArray();
+        _generation = settings?.Generation;
         OutputColumnName = outputColumnName;
         OutputType = outputType;
     }
 
-    /// <summary>The options the transformer was fitted with (null for a stage that runs no model).</summary>
-    public VcutVideoOptions? Options { get; }
-
-    /// <summary>The names of the input columns, in the order the stage reads them.</summary>
+    /// <summary>The names of the input columns, in the order the stage reads them (per-row conditioning columns last).</summary>
     public IReadOnlyList<string> InputColumnNames => _inputs.Select(c => c.Name).ToArray();
 
     /// <summary>The name of the column the transformer adds.</summary>
@@ -61,14 +62,22 @@ public abstract class VcutRowTransformer : ITransformer, IDisposable, IRowFuncti
     /// <summary>How many rows this transformer has computed so far, over all its cursors and rows (a diagnostic of laziness).</summary>
     public long RowsComputed => Interlocked.Read(ref _rowsComputed);
 
+    /// <summary>The model the transformer runs (null for a stage that runs none).</summary>
+    public VcutModelInfo? Model => Shapes is null ? null : VcutModelInfo.From(Shapes);
+
     /// <summary>Always true: the transformer maps each row on its own, so <c>PredictionEngine</c> can use it.</summary>
     public bool IsRowToRowMapper => true;
+
+    private protected VcutOptions? Settings { get; }
 
     private protected ModelShapes? Shapes { get; }
 
     private protected VideoGenerator Generator =>
         (Volatile.Read(ref _disposed) == 0 ? _lease?.Generator : null)
         ?? throw new ObjectDisposedException(GetType().Name, $"{StageName} was disposed; its model sessions are released.");
+
+    /// <summary>Where the models run (CPU, or CUDA when a GPU was asked for and started); for tests and diagnostics.</summary>
+    internal Vcut.Runtime.Sessions.ExecutionDevice? Device => _lease?.Generator.Device;
 
     string IRowFunction.StageName => StageName;
 
@@ -99,8 +108,9 @@ public abstract class VcutRowTransformer : ITransformer, IDisposable, IRowFuncti
     public IDataView Transform(IDataView input) => Transform(input, CancellationToken.None);
 
     /// <summary>
-    /// As <see cref="Transform(IDataView)"/>; the rows of the result observe <paramref name="cancellationToken"/>: once
-    /// it is cancelled, the running model call stops and a getter throws <see cref="OperationCanceledException"/>.
+    /// As <see cref="Transform(IDataView)"/>; the rows of the result also observe <paramref name="cancellationToken"/>
+    /// (besides <see cref="VcutOptions.CancellationToken"/>): once it is cancelled, the running model call stops and a
+    /// getter throws <see cref="OperationCanceledException"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An input column is missing or of the wrong type.</exception>
     public IDataView Transform(IDataView input, CancellationToken cancellationToken)
@@ -109,10 +119,15 @@ public abstract class VcutRowTransformer : ITransformer, IDisposable, IRowFuncti
         return new MappedDataView(input, new SchemaBinding(this, input.Schema), cancellationToken);
     }
 
-    float[] IRowFunction.Compute(object[] inputs, CancellationToken cancellationToken)
+    float[] IRowFunction.Compute(object[] inputs, long row, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        var values = Compute(inputs, cancellationToken);
+        var settingsToken = Settings?.CancellationToken ?? CancellationToken.None;
+        using var linked = settingsToken.CanBeCanceled && cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(settingsToken, cancellationToken)
+            : null;
+        var token = linked?.Token ?? (cancellationToken.CanBeCanceled ? cancellationToken : settingsToken);
+        token.ThrowIfCancellationRequested();
+        var values = Compute(inputs, row, token);
         if (values.Length != OutputType.Size)
         {
             throw new InvalidDataException(
@@ -123,14 +138,51 @@ public abstract class VcutRowTransformer : ITransformer, IDisposable, IRowFuncti
         return values;
     }
 
-    /// <summary>One row's output from its inputs (images as <c>RgbImage</c>, vectors as <c>float[]</c>).</summary>
-    private protected abstract float[] Compute(object[] inputs, CancellationToken cancellationToken);
+    /// <summary>One row's output from its inputs (images as <c>RgbImage</c>, vectors as <c>float[]</c>, conditioning values last).</summary>
+    private protected abstract float[] Compute(object[] inputs, long row, CancellationToken cancellationToken);
+
+    /// <summary>The video options of one row: the settings with the row's conditioning values (the last inputs) applied.</summary>
+    /// <exception cref="InvalidDataException">A row's value is not valid (named with its column and row).</exception>
+    private protected VideoGenerationOptions GenerationFor(object[] inputs, long row)
+    {
+        var options = _generation ?? throw new InvalidOperationException($"{StageName} has no video settings.");
+        if (_conditioning.Length == 0)
+        {
+            return options;
+        }
+        var first = inputs.Length - _conditioning.Length;
+        for (var i = 0; i < _conditioning.Length; i++)
+        {
+            var value = inputs[first + i];
+            options = _conditioning[i].Role switch
+            {
+                ConditioningRole.Seed => options with { Seed = (ulong)value },
+                ConditioningRole.MotionBucketId => options with { MotionBucketId = (float)value },
+                ConditioningRole.Fps => options with { Fps = (float)value },
+                _ => options with { NoiseAugStrength = (float)value },
+            };
+        }
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException(
+                $"{StageName}, row {row}: the per-row settings from column(s) {string.Join(", ", _conditioning.Select(c => $"'{c.Name}'"))} are not valid: {e.Message}", e);
+        }
+        return options;
+    }
+
+    /// <summary>The runtime progress of one row, reported to <see cref="VcutOptions.Progress"/> (null when none is set).</summary>
+    private protected IProgress<GenerationProgress>? ProgressFor(long row) =>
+        Settings?.Progress is { } progress ? new RowProgress(progress, OutputColumnName, row) : null;
 
     private protected abstract SavedTransformer Describe();
 
     SavedTransformer ISavableVcutTransformer.Describe() => Describe();
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) => VcutModelOperations.SaveThroughPlaceholder(this, ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => VcutModelPersistence.Save(this, ctx);
 
     /// <summary>Releases the model sessions (when no other Vcut transformer shares them).</summary>
     public void Dispose()
@@ -140,5 +192,11 @@ public abstract class VcutRowTransformer : ITransformer, IDisposable, IRowFuncti
             _lease?.Dispose();
         }
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Forwards the runtime's reports of one row, synchronously, on the thread computing it.</summary>
+    private sealed class RowProgress(IProgress<VcutProgress> target, string column, long row) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => target.Report(new VcutProgress(column, row, value.Stage, value.Step, value.TotalSteps));
     }
 }

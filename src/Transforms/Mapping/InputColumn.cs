@@ -66,8 +66,11 @@ internal abstract record InputColumn(string Name)
         schema.Count == 0 ? "no columns" : string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"'{c.Name}' ({c.Type})"));
 }
 
-/// <summary>An image: an <see cref="MLImage"/> column (what <c>LoadImages</c> makes) or a text column of image file paths.</summary>
-internal sealed record ImageInputColumn(string Name) : InputColumn(Name)
+/// <summary>
+/// An image: an <see cref="MLImage"/> column (what <c>LoadImages</c> makes) or a text column of image file paths, read
+/// from <paramref name="ImageFolder"/> when relative (as <c>LoadImages</c> does; null = the current directory).
+/// </summary>
+internal sealed record ImageInputColumn(string Name, string? ImageFolder = null) : InputColumn(Name)
 {
     public override string Expected => "an image column (MLImage, as LoadImages makes) or a text column of image file paths";
 
@@ -90,7 +93,7 @@ internal sealed record ImageInputColumn(string Name) : InputColumn(Name)
                 {
                     throw new InvalidDataException($"Column '{Name}', row {row.Position}: the image path is empty.");
                 }
-                return RgbImage.Load(text);
+                return RgbImage.Load(string.IsNullOrWhiteSpace(ImageFolder) ? text : Path.Combine(ImageFolder, text));
             };
         }
         var images = row.GetGetter<MLImage>(column);
@@ -160,5 +163,120 @@ internal sealed record VectorInputColumn(string Name, int Size, string Meaning) 
             buffer.CopyTo(values);
             return values;
         };
+    }
+}
+
+/// <summary>A per-row conditioning value: which setting a column overrides for its row.</summary>
+internal enum ConditioningRole
+{
+    /// <summary>The seed of the noise (an integer).</summary>
+    Seed,
+    /// <summary>The motion bucket id.</summary>
+    MotionBucketId,
+    /// <summary>The conditioning frames per second.</summary>
+    Fps,
+    /// <summary>The noise augmentation strength.</summary>
+    NoiseAugStrength,
+}
+
+/// <summary>
+/// A scalar column holding one conditioning setting per row: any integer type for the seed (read exactly, as
+/// <see cref="ulong"/>; negative values are refused when read), any numeric type for the others (read as <see cref="float"/>).
+/// </summary>
+internal sealed record ConditioningInputColumn(string Name, ConditioningRole Role) : InputColumn(Name)
+{
+    private static readonly Type[] Integers = [typeof(sbyte), typeof(byte), typeof(short), typeof(ushort), typeof(int), typeof(uint), typeof(long), typeof(ulong)];
+
+    public override string Expected => Role == ConditioningRole.Seed
+        ? "a scalar integer column (the per-row seed: SByte, Byte, Int16, UInt16, Int32, UInt32, Int64 or UInt64)"
+        : $"a scalar numeric column (the per-row {Meaning}: Single, Double or an integer type)";
+
+    private string Meaning => Role switch
+    {
+        ConditioningRole.MotionBucketId => "motion bucket id",
+        ConditioningRole.Fps => "conditioning fps",
+        _ => "noise augmentation strength",
+    };
+
+    public override bool Accepts(DataViewType type) =>
+        type is NumberDataViewType number && (Role != ConditioningRole.Seed || Integers.Contains(number.RawType));
+
+    public override bool Accepts(SchemaShape.Column column) =>
+        column.Kind == SchemaShape.Column.VectorKind.Scalar && !column.IsKey && Accepts(column.ItemType);
+
+    public override Func<object> CreateReader(DataViewRow row, DataViewSchema.Column column)
+    {
+        if (Role == ConditioningRole.Seed)
+        {
+            var integer = Integer(row, column);
+            return () =>
+            {
+                var (negative, value) = integer();
+                return negative
+                    ? throw new InvalidDataException($"Column '{Name}', row {row.Position}: the seed is negative; expected a value from 0 to {ulong.MaxValue}.")
+                    : value;
+            };
+        }
+        var real = Real(row, column);
+        return () => real();
+    }
+
+    private static Func<(bool Negative, ulong Value)> Integer(DataViewRow row, DataViewSchema.Column column) => column.Type.RawType switch
+    {
+        var t when t == typeof(sbyte) => Read<sbyte, (bool, ulong)>(row, column, v => (v < 0, v < 0 ? 0UL : (ulong)v)),
+        var t when t == typeof(byte) => Read<byte, (bool, ulong)>(row, column, v => (false, v)),
+        var t when t == typeof(short) => Read<short, (bool, ulong)>(row, column, v => (v < 0, v < 0 ? 0UL : (ulong)v)),
+        var t when t == typeof(ushort) => Read<ushort, (bool, ulong)>(row, column, v => (false, v)),
+        var t when t == typeof(int) => Read<int, (bool, ulong)>(row, column, v => (v < 0, v < 0 ? 0UL : (ulong)v)),
+        var t when t == typeof(uint) => Read<uint, (bool, ulong)>(row, column, v => (false, v)),
+        var t when t == typeof(long) => Read<long, (bool, ulong)>(row, column, v => (v < 0, v < 0 ? 0UL : (ulong)v)),
+        _ => Read<ulong, (bool, ulong)>(row, column, v => (false, v)),
+    };
+
+    private static Func<float> Real(DataViewRow row, DataViewSchema.Column column) => column.Type.RawType switch
+    {
+        var t when t == typeof(float) => Read<float, float>(row, column, v => v),
+        var t when t == typeof(double) => Read<double, float>(row, column, v => (float)v),
+        var t when t == typeof(sbyte) => Read<sbyte, float>(row, column, v => v),
+        var t when t == typeof(byte) => Read<byte, float>(row, column, v => v),
+        var t when t == typeof(short) => Read<short, float>(row, column, v => v),
+        var t when t == typeof(ushort) => Read<ushort, float>(row, column, v => v),
+        var t when t == typeof(int) => Read<int, float>(row, column, v => v),
+        var t when t == typeof(uint) => Read<uint, float>(row, column, v => v),
+        var t when t == typeof(long) => Read<long, float>(row, column, v => v),
+        _ => Read<ulong, float>(row, column, v => v),
+    };
+
+    private static Func<TResult> Read<TValue, TResult>(DataViewRow row, DataViewSchema.Column column, Func<TValue, TResult> convert)
+    {
+        var getter = row.GetGetter<TValue>(column);
+        TValue value = default!;
+        return () =>
+        {
+            getter(ref value);
+            return convert(value);
+        };
+    }
+}
+
+/// <summary>The per-row conditioning columns a stage reads: those its settings name, in the order of the roles given.</summary>
+internal static class ConditioningColumns
+{
+    public static IEnumerable<InputColumn> For(VcutOptions settings, params ConditioningRole[] roles)
+    {
+        foreach (var role in roles)
+        {
+            var name = role switch
+            {
+                ConditioningRole.Seed => settings.SeedColumnName,
+                ConditioningRole.MotionBucketId => settings.MotionBucketIdColumnName,
+                ConditioningRole.Fps => settings.FpsColumnName,
+                _ => settings.NoiseAugStrengthColumnName,
+            };
+            if (name is not null)
+            {
+                yield return new ConditioningInputColumn(name, role);
+            }
+        }
     }
 }

@@ -18,8 +18,8 @@ internal interface IRowFunction
     /// <summary>Its type.</summary>
     VectorDataViewType OutputType { get; }
 
-    /// <summary>Computes one row's output from its inputs (in <see cref="Inputs"/> order); thread-safe.</summary>
-    float[] Compute(object[] inputs, CancellationToken cancellationToken);
+    /// <summary>Computes one row's output from its inputs (in <see cref="Inputs"/> order) at position <paramref name="row"/>; thread-safe.</summary>
+    float[] Compute(object[] inputs, long row, CancellationToken cancellationToken);
 }
 
 /// <summary>A row function bound to an input schema: the output schema and where the inputs are.</summary>
@@ -104,7 +104,7 @@ internal sealed class RowComputation
         {
             _values = null; // a failed computation must not leave the previous row's values behind
             var inputs = _readers.Select(read => read()).ToArray();
-            _values = _binding.Function.Compute(inputs, _cancellationToken);
+            _values = _binding.Function.Compute(inputs, _input.Position, _cancellationToken);
             _position = _input.Position;
         }
         return _values;

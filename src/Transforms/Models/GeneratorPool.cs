@@ -24,7 +24,7 @@ internal static class GeneratorPool
     private static readonly Lock Gate = new();
 
     /// <summary>The leases held now on the generator for <paramref name="options"/> (0 when it is not open; for tests).</summary>
-    internal static int Leases(VcutVideoOptions options)
+    internal static int Leases(VcutOptions options)
     {
         lock (Gate)
         {
@@ -32,13 +32,13 @@ internal static class GeneratorPool
         }
     }
 
-    private static Key KeyOf(VcutVideoOptions options) => new(ModelShapes.DirectoryOf(options), options.Vcut, options.Execution);
+    private static Key KeyOf(VcutOptions options) => new(ModelShapes.DirectoryOf(options), options.Vcut, options.Execution);
 
     /// <summary>A lease on the generator for <paramref name="options"/>, opening it if no one holds it.</summary>
     /// <exception cref="DirectoryNotFoundException">The model directory does not exist.</exception>
     /// <exception cref="InvalidDataException">A model is missing or does not match the pipeline's contract.</exception>
     /// <exception cref="InvalidOperationException">CUDA cannot start and CPU fallback is off; or an impossible VCUT mode.</exception>
-    public static GeneratorLease Acquire(VcutVideoOptions options)
+    public static GeneratorLease Acquire(VcutOptions options)
     {
         var key = KeyOf(options);
         Entry entry;

@@ -23,28 +23,28 @@ internal sealed record ModelShapes(
     int CacheWidth)
 {
     /// <summary>The model directory the options name (the embedded default when they name none), as a full path.</summary>
-    public static string DirectoryOf(VcutVideoOptions options) =>
+    public static string DirectoryOf(VcutOptions options) =>
         Path.GetFullPath(options.ModelDirectory ?? VideoGenerator.DefaultModelDirectory);
 
     /// <summary>Reads the manifest and resolves the sizes.</summary>
     /// <exception cref="DirectoryNotFoundException">The model directory does not exist.</exception>
     /// <exception cref="InvalidDataException">It is not a Vcut model directory.</exception>
     /// <exception cref="ArgumentException">The options do not fit the model (size, VCUT mode).</exception>
-    public static ModelShapes Resolve(VcutVideoOptions options)
+    public static ModelShapes Resolve(VcutOptions options)
     {
         var directory = DirectoryOf(options);
         if (!System.IO.Directory.Exists(directory))
         {
             throw new DirectoryNotFoundException(
                 $"Model directory '{directory}' does not exist: expected a Vcut model directory holding {ModelManifest.FileName} " +
-                "(VcutVideoOptions.ModelDirectory; null for the embedded default).");
+                "(the options' ModelDirectory; null for the embedded default).");
         }
         var manifest = ModelManifest.Load(directory);
         var mode = options.Vcut ?? manifest.Vcut;
         if (manifest.Vcut != VcutMode.Off && mode != manifest.Vcut)
         {
             throw new ArgumentException(
-                $"Model directory '{directory}' holds a UNet rewritten for VCUT {manifest.Vcut}; VcutVideoOptions.Vcut = {mode} cannot run on it " +
+                $"Model directory '{directory}' holds a UNet rewritten for VCUT {manifest.Vcut}; the options' Vcut = {mode} cannot run on it " +
                 "(use null to keep the directory's mode, or a directory of the original UNet).");
         }
         var generation = options.Generation;

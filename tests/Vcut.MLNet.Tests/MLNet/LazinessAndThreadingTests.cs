@@ -11,10 +11,7 @@ namespace Vcut.MLNet.Tests.MLNet;
 public sealed class LazinessAndThreadingTests
 {
     // Tiny: 20 rows must stay quick.
-    private static readonly VcutVideoOptions Tiny = new()
-    {
-        Generation = new VideoGenerationOptions { Frames = 2, Steps = 1, Height = 16, Width = 16, Seed = 9 },
-    };
+    private static readonly VcutVideoOptions Tiny = new() { OutputColumnName = "Video", InputColumnName = "Image", Frames = 2, Steps = 1, Height = 16, Width = 16, Seed = 9 };
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -23,7 +20,7 @@ public sealed class LazinessAndThreadingTests
     {
         var context = new MLContext();
         var data = Images(context, 20);
-        using var transformer = context.Transforms.GenerateVideo(options: Tiny).Fit(data);
+        using var transformer = context.Transforms.GenerateVideo(Tiny).Fit(data);
         var videos = transformer.Transform(data);
         Assert.AreEqual(0, transformer.RowsComputed, "Transform computes nothing");
         Assert.AreEqual(20L, videos.GetRowCount());
@@ -75,11 +72,11 @@ public sealed class LazinessAndThreadingTests
     {
         var context = new MLContext();
         var data = Images(context, 4);
-        var stages = context.Transforms.GenerateVideoByStages(options: Tiny).Fit(data);
+        var stages = context.Transforms.GenerateVideoByStages(Stages(Tiny)).Fit(data);
         try
         {
             var output = stages.Transform(data);
-            string[] names = ["ImageEmbedding", "ConditioningLatent", "ConditioningCache", "VideoLatents", "Video"];
+            string[] names = ["Video.ImageEmbedding", "Video.ConditioningLatent", "Video.ConditioningCache", "Video.VideoLatents", "Video"];
             var columns = names.Select(name => output.Schema[name]).ToArray();
             using (var cursor = output.GetRowCursor(columns))
             {
@@ -118,7 +115,7 @@ public sealed class LazinessAndThreadingTests
     {
         var context = new MLContext();
         var data = Images(context, 6);
-        using var transformer = context.Transforms.GenerateVideo(options: Tiny).Fit(data);
+        using var transformer = context.Transforms.GenerateVideo(Tiny).Fit(data);
         var videos = transformer.Transform(data);
         var sequential = Column(videos, "Video");
 
@@ -154,7 +151,7 @@ public sealed class LazinessAndThreadingTests
             return new PathRow { Image = path };
         }).ToArray();
         var data = context.Data.Cache(context.Data.LoadFromEnumerable(paths)); // ML.NET's cache splits a cursor set into parts
-        using var transformer = context.Transforms.GenerateVideo(options: Tiny).Fit(data);
+        using var transformer = context.Transforms.GenerateVideo(Tiny).Fit(data);
         var videos = transformer.Transform(data);
         var sequential = Column(videos, "Video");
         var video = videos.Schema["Video"];
@@ -191,8 +188,8 @@ public sealed class LazinessAndThreadingTests
         var options = Tiny with { Vcut = VcutMode.Paper }; // a key no other test class opens
         var context = new MLContext();
         var data = Images(context, 1);
-        var latent = context.Transforms.EncodeConditioningLatent(options: options).Fit(data);
-        var video = context.Transforms.GenerateVideo(options: options).Fit(data);
+        var latent = context.Transforms.EncodeConditioningLatent(new ConditioningLatentOptions(options) { OutputColumnName = "ConditioningLatent", InputColumnName = "Image" }).Fit(data);
+        var video = context.Transforms.GenerateVideo(options).Fit(data);
         Assert.AreEqual(2, Vcut.MLNet.Models.GeneratorPool.Leases(options), "two transformers, one generator");
         latent.Dispose();
         Assert.AreEqual(1, Vcut.MLNet.Models.GeneratorPool.Leases(options), "still leased by the other");
@@ -200,5 +197,11 @@ public sealed class LazinessAndThreadingTests
         video.Dispose();
         Assert.AreEqual(0, Vcut.MLNet.Models.GeneratorPool.Leases(options), "released with the last lease");
         Assert.ThrowsExactly<ObjectDisposedException>(() => Column(latent.Transform(data), "ConditioningLatent"));
+
+        // A fitted chain is ML.NET's TransformerChain: disposing it (a `using`) releases its Vcut transformers.
+        var chain = context.Transforms.GenerateVideoByStages(Stages(options)).Fit(data);
+        Assert.AreEqual(4, Vcut.MLNet.Models.GeneratorPool.Leases(options), "the four stages after CLIP share one generator");
+        chain.Dispose();
+        Assert.AreEqual(0, Vcut.MLNet.Models.GeneratorPool.Leases(options), "released with the chain");
     }
 }

@@ -27,11 +27,43 @@ public sealed class VideoPrediction
 
 internal static class MLNetTestData
 {
-    /// <summary>Short settings: the behaviour under test does not depend on size.</summary>
+    /// <summary>Short settings, Image → Video: the behaviour under test does not depend on size.</summary>
     public static readonly VcutVideoOptions Short = new()
     {
-        Generation = new VideoGenerationOptions { Frames = 2, Steps = 2, Height = 32, Width = 40, Seed = 7 },
+        OutputColumnName = "Video",
+        InputColumnName = "Image",
+        Frames = 2,
+        Steps = 2,
+        Height = 32,
+        Width = 40,
+        Seed = 7,
     };
+
+    /// <summary>The runtime's video options that <paramref name="settings"/> give (what VideoGenerator is called with to compare).</summary>
+    public static VideoGenerationOptions Generation(VcutOptions settings) => settings.Generation;
+
+    /// <summary>The stage chain, Image → Video, with <paramref name="settings"/>; stage columns named <c>Video.ImageEmbedding</c>….</summary>
+    public static VcutStagesOptions Stages(VcutOptions settings) => new(settings) { OutputColumnName = "Video", InputColumnName = "Image" };
+
+    /// <summary>Releases every transformer of a model (chains included).</summary>
+    public static void DisposeAll(ITransformer model)
+    {
+        if (model is IEnumerable<ITransformer> chain)
+        {
+            foreach (var part in chain)
+            {
+                DisposeAll(part);
+            }
+        }
+        (model as IDisposable)?.Dispose();
+    }
+
+    /// <summary>Every transformer of a model, chains flattened.</summary>
+    public static IEnumerable<ITransformer> Flatten(ITransformer model) =>
+        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
+
+    /// <summary>An exception's message with its inner exceptions'.</summary>
+    public static string Messages(Exception e) => e.InnerException is null ? e.Message : e.Message + " ← " + Messages(e.InnerException);
 
     /// <summary>The same picture as 8-bit RGBA bytes (an MLImage) and as the RgbImage the plain API takes.</summary>
     public static (MLImage MLImage, RgbImage Rgb) Picture(int seed, int width = 40, int height = 30)

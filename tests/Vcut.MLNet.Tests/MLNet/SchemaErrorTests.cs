@@ -26,7 +26,7 @@ public sealed class SchemaErrorTests
     {
         var context = new MLContext();
         var data = context.Data.LoadFromEnumerable(new[] { new PathRow { Image = "x.png" } });
-        var estimator = context.Transforms.GenerateVideo("Video", "Picture", Short);
+        var estimator = context.Transforms.GenerateVideo(Short with { InputColumnName = "Picture" });
         var atFit = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => estimator.Fit(data));
         StringAssert.Contains(atFit.Message, "input column 'Picture' not found");
         StringAssert.Contains(atFit.Message, "expected an image column (MLImage");
@@ -44,15 +44,16 @@ public sealed class SchemaErrorTests
     {
         var context = new MLContext();
         var numbers = context.Data.LoadFromEnumerable(new[] { new NumberRow { Image = 1 } });
-        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => context.Transforms.GenerateVideo(options: Short).Fit(numbers));
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => context.Transforms.GenerateVideo(Short).Fit(numbers));
         StringAssert.Contains(e.Message, "input column 'Image' is Single");
         StringAssert.Contains(e.Message, "expected an image column");
-        e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => context.Transforms.GenerateVideo(options: Short).GetOutputSchema(ShapeOf(numbers.Schema)));
+        e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => context.Transforms.GenerateVideo(Short).GetOutputSchema(ShapeOf(numbers.Schema)));
         StringAssert.Contains(e.Message, "'Image' is Single");
 
         // A vector of the wrong size: video latents for another video shape.
         var vectors = context.Data.LoadFromEnumerable(new[] { new VectorRow() });
-        e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => context.Transforms.DecodeVideo(options: Short).Fit(vectors));
+        e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
+            context.Transforms.DecodeVideo(new VaeDecodingOptions(Short) { OutputColumnName = "Video", InputColumnName = "VideoLatents" }).Fit(vectors));
         StringAssert.Contains(e.Message, "input column 'VideoLatents' is Vector<Single, 7>");
         StringAssert.Contains(e.Message, "expected a vector of 160 Single values (the video latents, 2×4×4×5)");
     }
@@ -61,7 +62,7 @@ public sealed class SchemaErrorTests
     public void FittedTransformerChecksTheDataItIsGiven()
     {
         var context = new MLContext();
-        using var transformer = context.Transforms.GenerateVideo(options: Short).Fit(Images(context, 1));
+        using var transformer = context.Transforms.GenerateVideo(Short).Fit(Images(context, 1));
         var numbers = context.Data.LoadFromEnumerable(new[] { new NumberRow { Image = 1 } });
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => transformer.Transform(numbers));
         StringAssert.Contains(e.Message, "'Image' is Single");
@@ -75,11 +76,14 @@ public sealed class SchemaErrorTests
         // The cache of a guided video has two rows; a denoiser without guidance expects one.
         var context = new MLContext();
         var data = Images(context, 1);
-        var unguided = Short with { Generation = Short.Generation with { MaxGuidanceScale = 1 } };
-        var pipeline = context.Transforms.EncodeClipImage(options: Short)
-            .Append(context.Transforms.EncodeConditioningLatent(options: Short))
-            .Append(context.Transforms.ComputeConditioningCache(options: Short))
-            .Append(context.Transforms.DenoiseVideo(options: unguided));
+        var unguided = Short with { MaxGuidanceScale = 1 };
+        var pipeline = context.Transforms.EncodeClipImage(new ClipImageEncodingOptions(Short) { OutputColumnName = "ImageEmbedding", InputColumnName = "Image" })
+            .Append(context.Transforms.EncodeConditioningLatent(new ConditioningLatentOptions(Short) { OutputColumnName = "ConditioningLatent", InputColumnName = "Image" }))
+            .Append(context.Transforms.ComputeConditioningCache(new ConditioningCacheOptions(Short) { OutputColumnName = "ConditioningCache", InputColumnName = "ImageEmbedding" }))
+            .Append(context.Transforms.DenoiseVideo(new VideoDenoisingOptions(unguided)
+            {
+                OutputColumnName = "VideoLatents", ConditioningLatentColumnName = "ConditioningLatent", ConditioningCacheColumnName = "ConditioningCache",
+            }));
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => pipeline.Fit(data));
         StringAssert.Contains(e.Message, "input column 'ConditioningCache' is Vector<Single, 2048>");
         StringAssert.Contains(e.Message, "expected a vector of 1024 Single values (the conditioning cache for VCUT Exact with 1 guidance row(s))");
@@ -91,7 +95,7 @@ public sealed class SchemaErrorTests
         var context = new MLContext();
         var data = Images(context, 1);
         var missing = Path.Combine(Path.GetTempPath(), $"no-such-vcut-model-{Guid.NewGuid():N}");
-        var estimator = context.Transforms.GenerateVideo(options: Short with { ModelDirectory = missing });
+        var estimator = context.Transforms.GenerateVideo(Short with { ModelDirectory = missing });
         var e = Assert.ThrowsExactly<DirectoryNotFoundException>(() => estimator.Fit(data));
         StringAssert.Contains(e.Message, missing);
         StringAssert.Contains(e.Message, "expected a Vcut model directory holding vcut-model.json");
@@ -100,7 +104,7 @@ public sealed class SchemaErrorTests
 
         using var empty = new TempFolder();
         var notAModel = Assert.ThrowsExactly<InvalidDataException>(() =>
-            context.Transforms.GenerateVideo(options: Short with { ModelDirectory = empty.Path }).Fit(data));
+            context.Transforms.GenerateVideo(Short with { ModelDirectory = empty.Path }).Fit(data));
         StringAssert.Contains(notAModel.Message, empty.Path);
         StringAssert.Contains(notAModel.Message, "vcut-model.json");
     }
@@ -109,14 +113,14 @@ public sealed class SchemaErrorTests
     public void InvalidOptionsFailWhenTheEstimatorIsCreated()
     {
         var context = new MLContext();
-        var e = Assert.ThrowsExactly<ArgumentException>(() =>
-            context.Transforms.GenerateVideo(options: Short with { Generation = new VideoGenerationOptions { Steps = 0 } }));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.GenerateVideo(Short with { Steps = 0 }));
         StringAssert.Contains(e.Message, "steps = 0 must be at least 1");
-        e = Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.GenerateVideo(options: Short with { ModelDirectory = " " }));
+        e = Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.GenerateVideo(Short with { ModelDirectory = " " }));
         StringAssert.Contains(e.Message, "ModelDirectory");
-        var size = Assert.ThrowsExactly<ArgumentException>(() =>
-            context.Transforms.GenerateVideo(options: Short with { Generation = Short.Generation with { Height = 36 } }));
+        var size = Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.GenerateVideo(Short with { Height = 36 }));
         StringAssert.Contains(size.Message, "height = 36");
+        e = Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.GenerateVideo(Short with { SeedColumnName = " " }));
+        StringAssert.Contains(e.Message, "VcutVideoOptions.SeedColumnName is blank");
         Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.GenerateVideo(outputColumnName: ""));
         Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.EncodeClipImage(outputColumnName: "pixel_values"));
     }
@@ -126,7 +130,7 @@ public sealed class SchemaErrorTests
     {
         var context = new MLContext();
         var data = context.Data.LoadFromEnumerable(new[] { new ImageRow { Image = Picture(0).MLImage } });
-        using var transformer = context.Transforms.EncodeClipImage(options: Short).Fit(data);
+        using var transformer = context.Transforms.EncodeClipImage(new ClipImageEncodingOptions(Short) { OutputColumnName = "ImageEmbedding", InputColumnName = "Image" }).Fit(data);
         var clash = context.Transforms.CopyColumns("pixel_values", "Image").Fit(data).Transform(data);
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => transformer.Transform(clash));
         StringAssert.Contains(e.Message, "'pixel_values'");

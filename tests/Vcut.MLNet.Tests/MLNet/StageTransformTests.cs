@@ -19,11 +19,11 @@ public sealed class StageTransformTests
     [DataRow(VcutMode.Exact, 1f)]
     public void StageByStageEqualsOneShot(VcutMode mode, float maxGuidance)
     {
-        var options = Short with { Vcut = mode, Generation = Short.Generation with { MaxGuidanceScale = maxGuidance } };
+        var options = Short with { Vcut = mode, MaxGuidanceScale = maxGuidance };
         var context = new MLContext();
         var data = Images(context, 3);
-        using var oneShot = context.Transforms.GenerateVideo("Video", "Image", options).Fit(data);
-        var stages = context.Transforms.GenerateVideoByStages("Video", "Image", options).Fit(data);
+        using var oneShot = context.Transforms.GenerateVideo(options).Fit(data);
+        using var stages = context.Transforms.GenerateVideoByStages(Stages(options)).Fit(data);
         try
         {
             var expected = Column(oneShot.Transform(data), "Video");
@@ -36,20 +36,39 @@ public sealed class StageTransformTests
             }
             // Every intermediate column is there, typed.
             var schema = staged.Schema;
-            CollectionAssert.AreEqual(new[] { 1, 32 }, ((VectorDataViewType)schema["ImageEmbedding"].Type).Dimensions.ToArray());
-            CollectionAssert.AreEqual(new[] { 4, 4, 5 }, ((VectorDataViewType)schema["ConditioningLatent"].Type).Dimensions.ToArray());
-            CollectionAssert.AreEqual(new[] { 2, 4, 4, 5 }, ((VectorDataViewType)schema["VideoLatents"].Type).Dimensions.ToArray());
+            CollectionAssert.AreEqual(new[] { 1, 32 }, ((VectorDataViewType)schema["Video.ImageEmbedding"].Type).Dimensions.ToArray());
+            CollectionAssert.AreEqual(new[] { 4, 4, 5 }, ((VectorDataViewType)schema["Video.ConditioningLatent"].Type).Dimensions.ToArray());
+            CollectionAssert.AreEqual(new[] { 2, 4, 4, 5 }, ((VectorDataViewType)schema["Video.VideoLatents"].Type).Dimensions.ToArray());
             var rows = maxGuidance > 1 ? 2 : 1;
             var cacheWidth = mode == VcutMode.Off ? 32 : 32 * 32;
-            Assert.AreEqual(rows * cacheWidth, ((VectorDataViewType)schema["ConditioningCache"].Type).Size);
+            Assert.AreEqual(rows * cacheWidth, ((VectorDataViewType)schema["Video.ConditioningCache"].Type).Size);
         }
         finally
         {
-            foreach (var transformer in stages.OfType<IDisposable>())
-            {
-                transformer.Dispose();
-            }
+            DisposeAll(stages);
         }
+    }
+
+    [TestMethod]
+    public void StageColumnsTakeAPrefixOrAreDroppedSoTheyCannotClashWithInputColumns()
+    {
+        // The input already has a column named as a stage column used to be named: it must survive untouched.
+        var context = new MLContext();
+        var data = context.Transforms.CopyColumns("ImageEmbedding", "Image").Fit(Images(context, 1)).Transform(Images(context, 1));
+        using var kept = context.Transforms.GenerateVideoByStages(Stages(Short) with { StageColumnPrefix = "svd_" }).Fit(data);
+        var schema = kept.GetOutputSchema(data.Schema);
+        Assert.IsInstanceOfType<Microsoft.ML.Transforms.Image.ImageDataViewType>(schema["ImageEmbedding"].Type, "the input's column is not replaced");
+        foreach (var name in new[] { "svd_ImageEmbedding", "svd_ConditioningLatent", "svd_ConditioningCache", "svd_VideoLatents", "Video" })
+        {
+            Assert.IsNotNull(schema.GetColumnOrNull(name), name);
+        }
+
+        using var dropped = context.Transforms.GenerateVideoByStages(Stages(Short) with { DropStageColumns = true }).Fit(data);
+        var output = dropped.Transform(data);
+        CollectionAssert.AreEqual(new[] { "Image", "ImageEmbedding", "Video" }, output.Schema.Where(c => !c.IsHidden).Select(c => c.Name).ToArray(),
+            "only the video is added");
+        using var oneShot = context.Transforms.GenerateVideo(Short).Fit(data);
+        CollectionAssert.AreEqual(Column(oneShot.Transform(data), "Video")[0], Column(output, "Video")[0], "and it is the one-step video");
     }
 
     [TestMethod]
@@ -59,26 +78,22 @@ public sealed class StageTransformTests
         var data = Images(context, 1);
         var (_, rgb) = Picture(0);
         using var generator = VideoGenerator.Open(vcut: VcutMode.Exact);
-        var stages = context.Transforms.PreprocessClipImage().Append(context.Transforms.GenerateVideoByStages(options: Short)).Fit(data);
+        using var stages = context.Transforms.PreprocessClipImage("ClipPixels", "Image").Append(context.Transforms.GenerateVideoByStages(Stages(Short))).Fit(data);
         var output = stages.Transform(data);
 
         CollectionAssert.AreEqual(ClipImagePreprocessor.Preprocess(rgb), Column(output, "ClipPixels")[0], "CLIP pre-processing");
         var embedding = generator.EncodeImage(rgb);
-        var viaOnnxTransformer = Column(output, "ImageEmbedding")[0];
+        var viaOnnxTransformer = Column(output, "Video.ImageEmbedding")[0];
         var difference = MaxDifference(embedding, viaOnnxTransformer);
         TestContext.WriteLine($"ML.NET ApplyOnnxModel vs the runtime's session, CLIP embedding: max |difference| {difference:E2}");
         CollectionAssert.AreEqual(embedding, viaOnnxTransformer, "ApplyOnnxModel gives the runtime's embedding, bit for bit");
-        var latent = generator.EncodeConditioningLatent(rgb, Short.Generation);
-        CollectionAssert.AreEqual(latent, Column(output, "ConditioningLatent")[0]);
-        var cache = generator.ComputeCache(embedding, Short.Generation);
-        CollectionAssert.AreEqual(cache.Values, Column(output, "ConditioningCache")[0]);
-        var latents = generator.Denoise(cache, latent, Short.Generation);
-        CollectionAssert.AreEqual(latents, Column(output, "VideoLatents")[0]);
-        CollectionAssert.AreEqual(generator.Decode(latents, Short.Generation).Frames, Column(output, "Video")[0]);
-        foreach (var transformer in stages.OfType<IDisposable>())
-        {
-            transformer.Dispose();
-        }
+        var latent = generator.EncodeConditioningLatent(rgb, Generation(Short));
+        CollectionAssert.AreEqual(latent, Column(output, "Video.ConditioningLatent")[0]);
+        var cache = generator.ComputeCache(embedding, Generation(Short));
+        CollectionAssert.AreEqual(cache.Values, Column(output, "Video.ConditioningCache")[0]);
+        var latents = generator.Denoise(cache, latent, Generation(Short));
+        CollectionAssert.AreEqual(latents, Column(output, "Video.VideoLatents")[0]);
+        CollectionAssert.AreEqual(generator.Decode(latents, Generation(Short)).Frames, Column(output, "Video")[0]);
     }
 
     [TestMethod]

@@ -27,8 +27,9 @@ public sealed class VcutVideoEstimatorTests
     {
         var context = new MLContext();
         var data = Images(context, 1);
-        var estimator = new VcutVideoEstimator();
-        Assert.AreEqual(VcutMode.Exact, estimator.Options!.Vcut);
+        var estimator = context.Transforms.GenerateVideo("Video", "Image");
+        Assert.AreEqual(VcutMode.Exact, estimator.Options.Vcut);
+        Assert.IsNull(estimator.Options.GpuDeviceId, "the CPU, as the MLContext has no GPU");
         Assert.IsNull(estimator.Options.ModelDirectory);
         var shape = estimator.GetOutputSchema(ShapeOf(data.Schema));
         Assert.IsTrue(shape.Any(c => c.Name == "Video" && c.Kind == SchemaShape.Column.VectorKind.Vector && c.ItemType == NumberDataViewType.Single));
@@ -52,7 +53,7 @@ public sealed class VcutVideoEstimatorTests
         var paths = context.Data.LoadFromEnumerable(new[] { new PathRow { Image = "a.png" }, new PathRow { Image = "b.png" } });
 
         var pipeline = context.Transforms.LoadImages("Image", folder.Path, "Image")
-            .Append(new VcutVideoEstimator(options: Short));
+            .Append(context.Transforms.GenerateVideo(Short));
         using var model = (IDisposable)pipeline.Fit(paths);
         var videos = ((ITransformer)model).Transform(paths);
 
@@ -62,7 +63,7 @@ public sealed class VcutVideoEstimatorTests
         var frames = Column(videos, "Video");
         Assert.HasCount(2, frames);
         var expected = new[] { "a.png", "b.png" }
-            .Select(name => _generator.Generate(RgbImage.Load(folder.File(name)), Short.Generation).Frames).ToArray();
+            .Select(name => _generator.Generate(RgbImage.Load(folder.File(name)), Generation(Short)).Frames).ToArray();
         CollectionAssert.AreEqual(expected[0], frames[0], "row 0: the plain API's frames, bit for bit");
         CollectionAssert.AreEqual(expected[1], frames[1], "row 1");
         CollectionAssert.AreNotEqual(frames[0], frames[1]);
@@ -75,14 +76,14 @@ public sealed class VcutVideoEstimatorTests
         var (image, rgb) = Picture(3);
         rgb.SavePng(folder.File("c.png"));
         var context = new MLContext();
-        var fromPath = context.Transforms.GenerateVideo(options: Short)
+        var fromPath = context.Transforms.GenerateVideo(Short)
             .Fit(context.Data.LoadFromEnumerable(new[] { new PathRow { Image = folder.File("c.png") } }));
         var inMemory = context.Data.LoadFromEnumerable(new[] { new ImageRow { Image = image } });
-        var fromImage = context.Transforms.GenerateVideo(options: Short).Fit(inMemory);
+        var fromImage = context.Transforms.GenerateVideo(Short).Fit(inMemory);
         var a = Column(fromPath.Transform(context.Data.LoadFromEnumerable(new[] { new PathRow { Image = folder.File("c.png") } })), "Video")[0];
         var b = Column(fromImage.Transform(inMemory), "Video")[0];
         CollectionAssert.AreEqual(a, b);
-        CollectionAssert.AreEqual(_generator.Generate(rgb, Short.Generation).Frames, b);
+        CollectionAssert.AreEqual(_generator.Generate(rgb, Generation(Short)).Frames, b);
     }
 
     [TestMethod]
@@ -101,13 +102,13 @@ public sealed class VcutVideoEstimatorTests
     public void PredictionEngineGivesTheFramesOfThePlainApi()
     {
         var context = new MLContext();
-        using var transformer = context.Transforms.GenerateVideo(options: Short).Fit(Images(context, 1));
+        using var transformer = context.Transforms.GenerateVideo(Short).Fit(Images(context, 1));
         var engine = context.Model.CreatePredictionEngine<ImageRow, VideoPrediction>(transformer);
         for (var seed = 4; seed <= 5; seed++)
         {
             var (image, rgb) = Picture(seed);
             var prediction = engine.Predict(new ImageRow { Image = image });
-            CollectionAssert.AreEqual(_generator.Generate(rgb, Short.Generation).Frames, prediction.Video, $"picture {seed}");
+            CollectionAssert.AreEqual(_generator.Generate(rgb, Generation(Short)).Frames, prediction.Video, $"picture {seed}");
         }
         Assert.AreEqual(2, transformer.RowsComputed, "one video per prediction");
     }
@@ -116,11 +117,74 @@ public sealed class VcutVideoEstimatorTests
     public void CancelledTransformStopsTheRowWithOperationCanceled()
     {
         var context = new MLContext();
-        using var transformer = context.Transforms.GenerateVideo(options: Short).Fit(Images(context, 1));
+        using var transformer = context.Transforms.GenerateVideo(Short).Fit(Images(context, 1));
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
         var videos = transformer.Transform(Images(context, 2), cancel.Token);
         Assert.ThrowsExactly<OperationCanceledException>(() => Column(videos, "Video"));
         Assert.AreEqual(0, transformer.RowsComputed);
+    }
+
+    [TestMethod]
+    public void CancellationAndProgressReachThePipelineThroughItsOptions()
+    {
+        var context = new MLContext();
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        using (var cancelled = context.Transforms.GenerateVideo(Short with { CancellationToken = cancel.Token }).Fit(Images(context, 1)))
+        {
+            Assert.ThrowsExactly<OperationCanceledException>(() => Column(cancelled.Transform(Images(context, 2)), "Video"));
+            Assert.AreEqual(0, cancelled.RowsComputed);
+        }
+
+        var reports = new List<VcutProgress>();
+        var progress = new Recorder(reports);
+        using var transformer = context.Transforms.GenerateVideo(Short with { Progress = progress }).Fit(Images(context, 2));
+        Assert.HasCount(2, Column(transformer.Transform(Images(context, 2)), "Video"));
+        TestContext.WriteLine($"{reports.Count} reports: " + string.Join(", ", reports.Take(8).Select(r => $"row {r.Row} {r.Stage} {r.Step}/{r.TotalSteps}")));
+        CollectionAssert.AreEquivalent(new long[] { 0, 1 }, reports.Select(r => r.Row).Distinct().ToArray(), "every row reports");
+        Assert.IsTrue(reports.All(r => r.ColumnName == "Video"));
+        Assert.IsTrue(reports.Any(r => r.Row == 1 && r.Stage == GenerationStage.Denoising && r.Step == Short.Steps && r.TotalSteps == Short.Steps),
+            "the last denoising step of row 1");
+        Assert.AreEqual(GenerationStage.Done, reports[^1].Stage);
+    }
+
+    [TestMethod]
+    public void RelativePathsAreReadFromTheImageFolderAsLoadImagesReadsThem()
+    {
+        using var folder = new TempFolder();
+        var (_, rgb) = Picture(6);
+        rgb.SavePng(folder.File("d.png"));
+        var context = new MLContext();
+        var paths = context.Data.LoadFromEnumerable(new[] { new PathRow { Image = "d.png" } });
+        using var transformer = context.Transforms.GenerateVideo(Short with { ImageFolder = folder.Path }).Fit(paths);
+        CollectionAssert.AreEqual(_generator.Generate(rgb, Generation(Short)).Frames, Column(transformer.Transform(paths), "Video")[0]);
+
+        // The simple overload takes the folder too, after the settings, as LoadImages takes it.
+        using var simple = context.Transforms.GenerateVideo("Video", "Image", frames: 2, steps: 2, seed: 7, imageFolder: folder.Path).Fit(paths);
+        Assert.AreEqual(folder.Path, simple.Options.ImageFolder);
+    }
+
+    [TestMethod]
+    public void InputColumnNameNullReplacesTheImageColumnByItsVideoAsInMLNet()
+    {
+        var context = new MLContext();
+        var data = Images(context, 1);
+        using var transformer = context.Transforms.GenerateVideo(Short with { OutputColumnName = "Image", InputColumnName = null }).Fit(data);
+        var output = transformer.Transform(data);
+        Assert.IsInstanceOfType<VectorDataViewType>(output.Schema["Image"].Type, "the visible 'Image' is the video");
+        Assert.AreEqual(1, output.Schema.Count(c => c.Name == "Image" && !c.IsHidden));
+        CollectionAssert.AreEqual(_generator.Generate(Picture(0).Rgb, Generation(Short)).Frames, Column(output, "Image")[0]);
+    }
+
+    private sealed class Recorder(List<VcutProgress> reports) : IProgress<VcutProgress>
+    {
+        public void Report(VcutProgress value)
+        {
+            lock (reports)
+            {
+                reports.Add(value);
+            }
+        }
     }
 }
