@@ -120,5 +120,4 @@ public sealed class TrainingRunTests
     {
         public void Report(TrainingProgress value) => report(value);
     }
-    }
 }

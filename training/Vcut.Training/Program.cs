@@ -97,12 +97,14 @@ heldOut.SetAction(parse =>
 });
 
 var imagesOption = new Option<string>("--images") { Description = "Folder of pictures", Required = true };
-var vaeCheck = new Command("vae-check", "Reconstruction PSNR of a run's VAE checkpoint on pictures (128×128)") { outOption, presetOption, imagesOption, latentOption };
+var checkSizeOption = new Option<int>("--size") { Description = "Side the pictures are resized to", DefaultValueFactory = _ => 128 };
+var saveOption = new Option<string?>("--save") { Description = "Folder for side-by-side PNGs (input | reconstruction)" };
+var vaeCheck = new Command("vae-check", "Reconstruction PSNR of a run's VAE checkpoint on pictures") { outOption, presetOption, imagesOption, latentOption, checkSizeOption, saveOption };
 vaeCheck.SetAction(parse =>
 {
     var pictures = Directory.GetFiles(parse.GetValue(imagesOption)!).Order(StringComparer.Ordinal);
     var preset = WithLatentChannels(ModelPreset.Get(parse.GetValue(presetOption)!), parse.GetValue(latentOption));
-    var results = VaeCheck.Run(preset, parse.GetValue(outOption)!, pictures, 128);
+    var results = VaeCheck.Run(preset, parse.GetValue(outOption)!, pictures, parse.GetValue(checkSizeOption), parse.GetValue(saveOption));
     foreach (var (picture, psnr) in results)
     {
         Console.WriteLine($"{picture,-28} {psnr:F2} dB");
@@ -111,7 +113,55 @@ vaeCheck.SetAction(parse =>
     return 0;
 });
 
-var root = new RootCommand("Trains Vcut.MLNet's embedded default SVD with TorchSharp") { train, bench, preview, heldOut, vaeCheck };
+var modelOption = new Option<string>("--model") { Description = "Model directory", Required = true };
+var imageOption = new Option<string>("--image") { Description = "Input picture", Required = true };
+var framesOption = new Option<int?>("--frames") { Description = "Frames (the model's default)" };
+var sizeOption = new Option<int[]>("--size") { Description = "HEIGHT WIDTH (the model's default)", AllowMultipleArgumentsPerToken = true };
+var stepsOption = new Option<int>("--steps") { Description = "Denoising steps", DefaultValueFactory = _ => new Vcut.Runtime.Pipeline.VideoGenerationOptions().Steps };
+var repetitionsOption = new Option<int>("--repetitions") { Description = "Interleaved pairs after the warm-up", DefaultValueFactory = _ => 3 };
+var benchEager = new Command("bench-eager", "The project's pipeline (ONNX Runtime) vs PyTorch eager (TorchSharp) on the same weights, interleaved")
+{
+    modelOption, imageOption, framesOption, sizeOption, stepsOption, repetitionsOption, threadsOption,
+};
+benchEager.SetAction(parse =>
+{
+    var size = parse.GetValue(sizeOption);
+    var options = new Vcut.Runtime.Pipeline.VideoGenerationOptions
+    {
+        Steps = parse.GetValue(stepsOption),
+        Frames = parse.GetValue(framesOption),
+        Height = size is { Length: 2 } ? size[0] : null,
+        Width = size is { Length: 2 } ? size[1] : null,
+    };
+    var image = Vcut.Runtime.Imaging.RgbImage.Load(parse.GetValue(imageOption)!);
+    var model = parse.GetValue(modelOption)!;
+    var (ort, eager) = Vcut.Training.Benchmarks.EagerBenchmark.Run(model, image, options, parse.GetValue(repetitionsOption), parse.GetValue(threadsOption), Console.Out);
+    Console.WriteLine("| model | measure | ONNX Runtime (this project) | PyTorch eager (TorchSharp) | ratio |");
+    Console.WriteLine("|---|---|---|---|---|");
+    Console.Write(Vcut.Training.Benchmarks.EagerBenchmark.Table(Path.GetFileName(Path.GetFullPath(model).TrimEnd('/')), ort, eager));
+    return 0;
+});
+
+var lrOption = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
+var fitStepsOption = new Option<int>("--steps") { Description = "Steps", DefaultValueFactory = _ => 200 };
+var freshOption = new Option<bool>("--fresh") { Description = "Draw new clips every step instead of fitting one batch" };
+var widthsOption = new Option<int[]>("--vae-widths") { Description = "Override the VAE's block_out_channels", AllowMultipleArgumentsPerToken = true };
+var vaeFit = new Command("vae-fit", "Diagnostic: fit the VAE to one batch (or, with --fresh, to new clips) and print the PSNR")
+{
+    lrOption, fitStepsOption, freshOption, widthsOption, checkSizeOption, latentOption,
+};
+vaeFit.SetAction(parse =>
+{
+    var preset = WithLatentChannels(ModelPreset.Micro, parse.GetValue(latentOption));
+    if (parse.GetValue(widthsOption) is { Length: > 0 } widths)
+    {
+        preset = preset with { Architecture = preset.Architecture with { Vae = preset.Architecture.Vae with { BlockOutChannels = widths } } };
+    }
+    VaeOverfit.Run(preset, parse.GetValue(lrOption), parse.GetValue(fitStepsOption), parse.GetValue(checkSizeOption), parse.GetValue(freshOption));
+    return 0;
+});
+
+var root = new RootCommand("Trains Vcut.MLNet's embedded default SVD with TorchSharp") { train, bench, preview, heldOut, vaeCheck, vaeFit, benchEager };
 return root.Parse(args).Invoke();
 
 static ModelPreset WithLatentChannels(ModelPreset preset, int? channels) => channels is not { } c ? preset : preset with

@@ -75,7 +75,8 @@ public static class DiffusersSnapshotWriter
         ArgumentNullException.ThrowIfNull(preset);
         var a = preset.Architecture;
         static JsonArray Ints(IEnumerable<int> values) => new(values.Select(v => (JsonNode)v).ToArray());
-        static JsonArray Repeat(string name, int count) => new(Enumerable.Range(0, count).Select(_ => (JsonNode)name).ToArray());
+        static JsonArray Names(params IEnumerable<string>[] parts) => new(parts.SelectMany(p => p).Select(n => (JsonNode)n).ToArray());
+        static IEnumerable<string> Repeat(string name, int count) => Enumerable.Repeat(name, count);
         return part switch
         {
             "unet" => new JsonObject
@@ -85,8 +86,7 @@ public static class DiffusersSnapshotWriter
                 ["addition_time_embed_dim"] = a.UNet.AdditionTimeEmbedDim,
                 ["block_out_channels"] = Ints(a.UNet.BlockOutChannels),
                 ["cross_attention_dim"] = a.UNet.CrossAttentionDim,
-                ["down_block_types"] = new JsonArray([
-                    .. Repeat("CrossAttnDownBlockSpatioTemporal", a.UNet.BlockOutChannels.Length - 1), "DownBlockSpatioTemporal"]),
+                ["down_block_types"] = Names(Repeat("CrossAttnDownBlockSpatioTemporal", a.UNet.BlockOutChannels.Length - 1), ["DownBlockSpatioTemporal"]),
                 ["in_channels"] = a.UNet.InChannels,
                 ["layers_per_block"] = a.UNet.LayersPerBlock,
                 ["num_attention_heads"] = Ints(a.UNet.NumAttentionHeads),
@@ -95,15 +95,14 @@ public static class DiffusersSnapshotWriter
                 ["projection_class_embeddings_input_dim"] = a.UNet.ProjectionClassEmbeddingsInputDim,
                 ["sample_size"] = preset.DefaultHeight / a.Vae.DownscaleFactor,
                 ["transformer_layers_per_block"] = 1,
-                ["up_block_types"] = new JsonArray([
-                    "UpBlockSpatioTemporal", .. Repeat("CrossAttnUpBlockSpatioTemporal", a.UNet.BlockOutChannels.Length - 1)]),
+                ["up_block_types"] = Names(["UpBlockSpatioTemporal"], Repeat("CrossAttnUpBlockSpatioTemporal", a.UNet.BlockOutChannels.Length - 1)),
             },
             "vae" => new JsonObject
             {
                 ["_class_name"] = "AutoencoderKLTemporalDecoder",
                 ["_diffusers_version"] = "0.24.0",
                 ["block_out_channels"] = Ints(a.Vae.BlockOutChannels),
-                ["down_block_types"] = Repeat("DownEncoderBlock2D", a.Vae.BlockOutChannels.Length),
+                ["down_block_types"] = Names(Repeat("DownEncoderBlock2D", a.Vae.BlockOutChannels.Length)),
                 ["force_upcast"] = true,
                 ["in_channels"] = a.Vae.InChannels,
                 ["latent_channels"] = a.Vae.LatentChannels,

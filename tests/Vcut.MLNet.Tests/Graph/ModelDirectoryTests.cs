@@ -107,7 +107,7 @@ public sealed class ModelDirectoryTests
     {
         var e = Assert.ThrowsExactly<ArgumentException>(() => ModelPreset.Get("huge"));
         StringAssert.Contains(e.Message, "'huge'");
-        StringAssert.Contains(e.Message, "tiny, small, svd, svd-xt");
+        StringAssert.Contains(e.Message, "tiny, micro, small, svd, svd-xt");
     }
 
     [TestMethod]

@@ -10,7 +10,7 @@ public sealed record TrainingOptions
     public long Seed { get; init; } = 20261201;
 
     /// <summary>Optimizer steps of the VAE stage (encoder and temporal decoder).</summary>
-    public int VaeSteps { get; init; } = 2500;
+    public int VaeSteps { get; init; } = 2000;
 
     /// <summary>Optimizer steps of the UNet stage.</summary>
     public int UNetSteps { get; init; } = 1500;
@@ -25,7 +25,7 @@ public sealed record TrainingOptions
     public int VaeCrop { get; init; } = 32;
 
     /// <summary>Clips per UNet step.</summary>
-    public int UNetBatch { get; init; } = 2;
+    public int UNetBatch { get; init; } = 1;
 
     /// <summary>Frames per clip, the default video length.</summary>
     public int Frames { get; init; } = 8;

@@ -8,8 +8,12 @@ namespace Vcut.Training.Training;
 /// <summary>The VAE's reconstruction PSNR on pictures, from a run's checkpoint: a quick look during training.</summary>
 public static class VaeCheck
 {
-    /// <summary>Encodes and decodes each picture (one-frame video) at <paramref name="size"/> and returns its PSNR in dB.</summary>
-    public static IReadOnlyList<(string Picture, double Psnr)> Run(ModelPreset preset, string runDirectory, IEnumerable<string> pictures, int size)
+    /// <summary>
+    /// Encodes and decodes each picture (one-frame video) at <paramref name="size"/> and returns its PSNR in dB; with
+    /// <paramref name="saveFolder"/>, also writes each input and its reconstruction side by side there.
+    /// </summary>
+    public static IReadOnlyList<(string Picture, double Psnr)> Run(ModelPreset preset, string runDirectory, IEnumerable<string> pictures, int size,
+        string? saveFolder = null)
     {
         using var parameters = SvdParameters.CreateForTraining(preset, 0);
         Checkpoint.Load(Path.Combine(runDirectory, "checkpoint"), parameters);
@@ -24,6 +28,12 @@ public static class VaeCheck
             var (mean, _) = nets.VaeEncoder(x);
             var y = ((nets.VaeDecoder(mean, 1) + 1) / 2).clamp(0, 1);
             var mse = (y - (x + 1) / 2).square().mean().item<float>();
+            if (saveFolder is { } folder)
+            {
+                Directory.CreateDirectory(folder);
+                using var side = cat([(x[0] + 1) / 2, y[0]], 2).contiguous();
+                RgbImage.FromPixels(side.data<float>().ToArray(), 2 * size, size).SavePng(Path.Combine(folder, Path.GetFileNameWithoutExtension(picture) + ".png"));
+            }
             results.Add((Path.GetFileName(picture), 10 * Math.Log10(1 / Math.Max(mse, 1e-10))));
         }
         return results;
