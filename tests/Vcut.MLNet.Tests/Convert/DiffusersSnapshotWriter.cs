@@ -123,71 +123,9 @@ internal static class DiffusersSnapshotWriter
         });
     }
 
-    internal static JsonObject ConfigFor(string part, ModelPreset preset)
-    {
-        var a = preset.Architecture;
-        static JsonArray Ints(IEnumerable<int> values) => new(values.Select(v => (JsonNode)v).ToArray());
-        return part switch
-        {
-            "unet" => new JsonObject
-            {
-                ["_class_name"] = "UNetSpatioTemporalConditionModel",
-                ["_diffusers_version"] = "0.24.0",
-                ["addition_time_embed_dim"] = a.UNet.AdditionTimeEmbedDim,
-                ["block_out_channels"] = Ints(a.UNet.BlockOutChannels),
-                ["cross_attention_dim"] = a.UNet.CrossAttentionDim,
-                ["down_block_types"] = new JsonArray([
-                    .. Enumerable.Repeat<JsonNode>("CrossAttnDownBlockSpatioTemporal", a.UNet.BlockOutChannels.Length - 1)
-                        .Select(n => (JsonNode?)n.DeepClone()), "DownBlockSpatioTemporal"]),
-                ["in_channels"] = a.UNet.InChannels,
-                ["layers_per_block"] = a.UNet.LayersPerBlock,
-                ["num_attention_heads"] = Ints(a.UNet.NumAttentionHeads),
-                ["num_frames"] = preset.DefaultFrames,
-                ["out_channels"] = a.UNet.OutChannels,
-                ["projection_class_embeddings_input_dim"] = a.UNet.ProjectionClassEmbeddingsInputDim,
-                ["sample_size"] = preset.DefaultHeight / a.Vae.DownscaleFactor,
-                ["transformer_layers_per_block"] = 1,
-                ["up_block_types"] = new JsonArray([
-                    "UpBlockSpatioTemporal",
-                    .. Enumerable.Repeat<JsonNode>("CrossAttnUpBlockSpatioTemporal", a.UNet.BlockOutChannels.Length - 1)
-                        .Select(n => (JsonNode?)n.DeepClone())]),
-            },
-            "vae" => new JsonObject
-            {
-                ["_class_name"] = "AutoencoderKLTemporalDecoder",
-                ["_diffusers_version"] = "0.24.0",
-                ["block_out_channels"] = Ints(a.Vae.BlockOutChannels),
-                ["down_block_types"] = new JsonArray([.. Enumerable.Range(0, a.Vae.BlockOutChannels.Length).Select(_ => (JsonNode?)"DownEncoderBlock2D")]),
-                ["force_upcast"] = true,
-                ["in_channels"] = a.Vae.InChannels,
-                ["latent_channels"] = a.Vae.LatentChannels,
-                ["layers_per_block"] = a.Vae.LayersPerBlock,
-                ["out_channels"] = a.Vae.InChannels,
-                ["sample_size"] = 768,
-                ["scaling_factor"] = a.Vae.ScalingFactor,
-            },
-            _ => new JsonObject
-            {
-                ["architectures"] = new JsonArray("CLIPVisionModelWithProjection"),
-                ["attention_dropout"] = 0.0,
-                ["dropout"] = 0.0,
-                ["hidden_act"] = "gelu",
-                ["hidden_size"] = a.ImageEncoder.HiddenSize,
-                ["image_size"] = a.ImageEncoder.ImageSize,
-                ["initializer_factor"] = 1.0,
-                ["initializer_range"] = 0.02,
-                ["intermediate_size"] = a.ImageEncoder.IntermediateSize,
-                ["layer_norm_eps"] = a.ImageEncoder.LayerNormEps,
-                ["model_type"] = "clip_vision_model",
-                ["num_attention_heads"] = a.ImageEncoder.NumAttentionHeads,
-                ["num_channels"] = 3,
-                ["num_hidden_layers"] = a.ImageEncoder.NumHiddenLayers,
-                ["patch_size"] = a.ImageEncoder.PatchSize,
-                ["projection_dim"] = a.ImageEncoder.ProjectionDim,
-                ["torch_dtype"] = "float32",
-            },
-        };
-    }
+    /// <summary>The library's config.json for a part: what the project's own exporter writes, and what tests then edit.</summary>
+    internal static JsonObject ConfigFor(string part, ModelPreset preset) =>
+        Vcut.Graph.Convert.DiffusersSnapshotWriter.ConfigFor(part, preset);
 }
 
 /// <summary>Another source's values after a round trip through a safetensors dtype: what the converter reads back.</summary>

@@ -16,7 +16,6 @@ public sealed class SvdParameters : IDisposable
 {
     private readonly Dictionary<string, TorchSharp.Modules.Parameter> _tensors = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ParameterSpec> _specs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _partOf = new(StringComparer.Ordinal);
 
     private SvdParameters(ModelPreset preset) => Preset = preset;
 
@@ -50,31 +49,27 @@ public sealed class SvdParameters : IDisposable
     /// </summary>
     public static SvdParameters CreateForTraining(ModelPreset preset, long seed, bool identityStart = true)
     {
-        var parameters = new SvdParameters(preset);
         using var generator = new Generator((ulong)seed);
-        var options = new SvdBuildOptions(preset, StructureOnlyWeightSource.Instance, AttentionForm.Plain);
-        foreach (var model in ModelNames.All)
+        return Create(preset, spec =>
         {
-            var keys = new List<string>();
-            foreach (var spec in SvdModelBuilder.ParametersOf(model, options))
-            {
-                keys.Add(spec.Key);
-                if (parameters._tensors.ContainsKey(spec.Key))
-                {
-                    continue;
-                }
-                parameters._specs[spec.Key] = spec;
-                parameters._partOf[spec.Key] = model;
-                using var _ = no_grad();
-                parameters._tensors[spec.Key] = new TorchSharp.Modules.Parameter(Initial(spec, generator, identityStart), requires_grad: true);
-            }
-            parameters._keysByModel[model] = keys;
-        }
-        return parameters;
+            using var _ = no_grad();
+            return new TorchSharp.Modules.Parameter(Initial(spec, generator, identityStart), requires_grad: true);
+        });
     }
 
     /// <summary>Creates the parameters of <paramref name="preset"/> with values from <paramref name="source"/> (no gradients).</summary>
-    public static SvdParameters FromSource(ModelPreset preset, IWeightSource source)
+    public static SvdParameters FromSource(ModelPreset preset, IWeightSource source) => Create(preset, spec =>
+    {
+        var values = new float[spec.ElementCount];
+        if (!source.TryRead(spec, values))
+        {
+            throw new InvalidOperationException($"The weight source '{source.Description}' gives no values.");
+        }
+        return new TorchSharp.Modules.Parameter(tensor(values, spec.Shape), requires_grad: false);
+    });
+
+    /// <summary>One tensor per distinct key of the four graphs (the conditioning cache shares the UNet's), made by <paramref name="make"/>.</summary>
+    private static SvdParameters Create(ModelPreset preset, Func<ParameterSpec, TorchSharp.Modules.Parameter> make)
     {
         var parameters = new SvdParameters(preset);
         var options = new SvdBuildOptions(preset, StructureOnlyWeightSource.Instance, AttentionForm.Plain);
@@ -84,18 +79,11 @@ public sealed class SvdParameters : IDisposable
             foreach (var spec in SvdModelBuilder.ParametersOf(model, options))
             {
                 keys.Add(spec.Key);
-                if (parameters._tensors.ContainsKey(spec.Key))
+                if (!parameters._tensors.ContainsKey(spec.Key))
                 {
-                    continue;
+                    parameters._specs[spec.Key] = spec;
+                    parameters._tensors[spec.Key] = make(spec);
                 }
-                var values = new float[spec.ElementCount];
-                if (!source.TryRead(spec, values))
-                {
-                    throw new InvalidOperationException($"The weight source '{source.Description}' gives no values.");
-                }
-                parameters._specs[spec.Key] = spec;
-                parameters._partOf[spec.Key] = model;
-                parameters._tensors[spec.Key] = new TorchSharp.Modules.Parameter(tensor(values, spec.Shape), requires_grad: false);
             }
             parameters._keysByModel[model] = keys;
         }
