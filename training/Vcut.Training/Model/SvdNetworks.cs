@@ -109,7 +109,10 @@ public sealed class SvdNetworks(SvdParameters parameters)
     /// <summary>Per-call values every UNet block reads.</summary>
     private sealed record UNetContext(long Frames, Tensor FrameEmbedding, Tensor VideoContext);
 
-    private Tensor SpatioTemporalResBlock(Tensor x, string name, UNetContext ctx, float eps)
+    private Tensor SpatioTemporalResBlock(Tensor x, string name, UNetContext ctx, float eps) =>
+        Released(() => SpatioTemporalResBlockCore(x, name, ctx, eps));
+
+    private Tensor SpatioTemporalResBlockCore(Tensor x, string name, UNetContext ctx, float eps)
     {
         using var _ = Enter(name);
         Tensor spatial;
@@ -137,7 +140,10 @@ public sealed class SvdNetworks(SvdParameters parameters)
         return FromVideo(AlphaBlend(video, temporal, "time_mixer", switched: false));
     }
 
-    private Tensor SpatioTemporalTransformer(Tensor x, string name, UNetContext ctx, int heads)
+    private Tensor SpatioTemporalTransformer(Tensor x, string name, UNetContext ctx, int heads) =>
+        Released(() => SpatioTemporalTransformerCore(x, name, ctx, heads));
+
+    private Tensor SpatioTemporalTransformerCore(Tensor x, string name, UNetContext ctx, int heads)
     {
         using var _ = Enter(name);
         var channels = x.shape[1];
@@ -254,7 +260,9 @@ public sealed class SvdNetworks(SvdParameters parameters)
         return FromVideo(video);
     }
 
-    private Tensor Resnet(Tensor x, string name)
+    private Tensor Resnet(Tensor x, string name) => Released(() => ResnetCore(x, name));
+
+    private Tensor ResnetCore(Tensor x, string name)
     {
         using var _ = Enter(name);
         var h = F.silu(GroupNorm(x, "norm1", VaeResnetEps));
@@ -264,7 +272,9 @@ public sealed class SvdNetworks(SvdParameters parameters)
         return (Has("conv_shortcut.weight") ? Conv2d(x, "conv_shortcut") : x) + h;
     }
 
-    private Tensor DecoderResBlock(Tensor x, string name, long frames)
+    private Tensor DecoderResBlock(Tensor x, string name, long frames) => Released(() => DecoderResBlockCore(x, name, frames));
+
+    private Tensor DecoderResBlockCore(Tensor x, string name, long frames)
     {
         using var _ = Enter(name);
         var spatial = Resnet(x, "spatial_res_block");
@@ -339,6 +349,17 @@ public sealed class SvdNetworks(SvdParameters parameters)
     }
 
     // ---------------------------------------------------------------- layers
+
+    /// <summary>
+    /// Runs one block in its own dispose scope, so its temporaries are freed when it returns rather than when the
+    /// caller's scope ends (at full size they would otherwise hold a whole forward pass of activations). Autograd
+    /// keeps what it needs on the native side, so training is unaffected.
+    /// </summary>
+    private static Tensor Released(Func<Tensor> block)
+    {
+        using var scope = NewDisposeScope();
+        return block().MoveToOuterDisposeScope();
+    }
 
     private Tensor Attention(Tensor query, Tensor context, string? name, int heads, bool bias = false)
     {
