@@ -52,6 +52,9 @@ public abstract record VcutOptions
     /// <summary>Memory a video may use on the CPU; a video whose estimate exceeds it is refused up front. Null: the memory available.</summary>
     public long? MemoryBudgetBytes { get; init; }
 
+    // The runtime's options hold the defaults; these settings start from them rather than restating them.
+    private static readonly Vcut.Runtime.Pipeline.VideoGenerationOptions GenerationDefaults = new();
+
     /// <summary>Frames per video; null = the model's default. Fixed for a column (it is part of the column's type).</summary>
     public int? Frames { get; init; }
 
@@ -62,22 +65,22 @@ public abstract record VcutOptions
     public int? Width { get; init; }
 
     /// <summary>Denoising steps (25).</summary>
-    public int Steps { get; init; } = 25;
+    public int Steps { get; init; } = GenerationDefaults.Steps;
 
     /// <summary>Frames per second the model is conditioned on (7); per row with <see cref="FpsColumnName"/>.</summary>
-    public float Fps { get; init; } = 7;
+    public float Fps { get; init; } = GenerationDefaults.Fps;
 
     /// <summary>Motion bucket id (127): more means more motion; per row with <see cref="MotionBucketIdColumnName"/>.</summary>
-    public float MotionBucketId { get; init; } = 127;
+    public float MotionBucketId { get; init; } = GenerationDefaults.MotionBucketId;
 
     /// <summary>Noise added to the conditioning image (0.02); per row with <see cref="NoiseAugStrengthColumnName"/>.</summary>
-    public float NoiseAugStrength { get; init; } = 0.02f;
+    public float NoiseAugStrength { get; init; } = GenerationDefaults.NoiseAugStrength;
 
     /// <summary>Guidance scale of the first frame (1.0).</summary>
-    public float MinGuidanceScale { get; init; } = 1.0f;
+    public float MinGuidanceScale { get; init; } = GenerationDefaults.MinGuidanceScale;
 
     /// <summary>Guidance scale of the last frame (3.0); at most 1 turns guidance off (and changes the cache column's size).</summary>
-    public float MaxGuidanceScale { get; init; } = 3.0f;
+    public float MaxGuidanceScale { get; init; } = GenerationDefaults.MaxGuidanceScale;
 
     /// <summary>Frames decoded per VAE call; null = all frames at once.</summary>
     public int? DecodeChunkSize { get; init; }
