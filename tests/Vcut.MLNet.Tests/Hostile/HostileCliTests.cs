@@ -32,15 +32,13 @@ public sealed class HostileCliTests
     }
 
     [TestMethod]
-    public void ThePngBombIsRefusedInUnderASecondWithUnder200MB()
+    public void ThePngBombIsRefusedWithUnder200MB()
     {
         using var folder = new TempFolder();
         File.WriteAllBytes(folder.File("bomb.png"), HostileFiles.PngBomb());
         var result = VcutCli.Run(folder.Path, ["generate", "--image", "bomb.png", "--out", "bomb.gif", .. Short], environment: HeapLimit200MB);
         AssertRefused(result, 1, "bomb.png' is 23000×23000 = 529 megapixels", "limit of 100 megapixels", "--max-megapixels");
         Assert.IsLessThan(200L << 20, result.PeakWorkingSetBytes, result.ToString());
-        // The whole process, the .NET runtime's start included; the refusal itself is timed in HostileImageTests.
-        Assert.IsLessThan(30.0, result.Elapsed.TotalSeconds, result.ToString());
         CollectionAssert.AreEqual(new[] { "bomb.png" }, HostileFiles.Tree(folder.Path), "nothing written");
     }
 

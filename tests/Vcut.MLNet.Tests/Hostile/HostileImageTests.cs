@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Vcut.MLNet.Tests.Runtime;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Io;
@@ -10,21 +9,20 @@ namespace Vcut.MLNet.Tests.Hostile;
 public sealed class HostileImageTests
 {
     [TestMethod]
-    public void APngBombIsRefusedFromItsHeaderInUnderASecondWithoutAllocating()
+    public void APngBombIsRefusedFromItsHeaderWithoutAllocating()
     {
         using var folder = new TempFolder();
         var bomb = folder.File("bomb.png");
         File.WriteAllBytes(bomb, HostileFiles.PngBomb());
         Assert.IsLessThan(100L, new FileInfo(bomb).Length, "a few dozen bytes");
-        RgbImage.ReadSize(folder.File("bomb.png"), 1L << 40); // warm SkiaSharp up, so the timing is the check's
+        RgbImage.ReadSize(folder.File("bomb.png"), 1L << 40); // warm SkiaSharp up, so only the check's allocations count
 
+        // Refused from the header: nothing of the picture is allocated (its speed is measured in docs/hostile-input.md;
+        // tests assert no times).
         var allocated = GC.GetAllocatedBytesForCurrentThread();
-        var clock = Stopwatch.StartNew();
         var e = Assert.ThrowsExactly<InvalidDataException>(() => RgbImage.Load(bomb));
-        clock.Stop();
         var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
 
-        Assert.IsLessThan(1.0, clock.Elapsed.TotalSeconds, "refused from the header");
         Assert.IsLessThan(1L << 20, bytes, "nothing of the picture is allocated");
         StringAssert.Contains(e.Message, bomb);
         StringAssert.Contains(e.Message, "23000×23000");
