@@ -35,9 +35,7 @@ public static class VcutCatalog
         string? modelDirectory = null, int? frames = null, int steps = 25, ulong seed = 0, string? imageFolder = null,
         int? gpuDeviceId = null, bool fallbackToCpu = false)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        var (gpu, fallback) = MLContextSettings.Resolve(catalog, gpuDeviceId, fallbackToCpu);
-        return new VcutVideoEstimator(new VcutVideoOptions
+        return catalog.GenerateVideo(new VcutVideoOptions
         {
             OutputColumnName = outputColumnName,
             InputColumnName = inputColumnName,
@@ -46,8 +44,8 @@ public static class VcutCatalog
             Steps = steps,
             Seed = seed,
             ImageFolder = imageFolder,
-            GpuDeviceId = gpu,
-            FallbackToCpu = fallback,
+            GpuDeviceId = gpuDeviceId,
+            FallbackToCpu = fallbackToCpu,
         });
     }
 
@@ -173,16 +171,14 @@ public static class VcutCatalog
     public static ClipImageEncodingEstimator EncodeClipImage(this TransformsCatalog catalog, string outputColumnName, string? inputColumnName = null,
         string? modelDirectory = null, string? imageFolder = null, int? gpuDeviceId = null, bool fallbackToCpu = false)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        var (gpu, fallback) = MLContextSettings.Resolve(catalog, gpuDeviceId, fallbackToCpu);
-        return new ClipImageEncodingEstimator(new ClipImageEncodingOptions
+        return catalog.EncodeClipImage(new ClipImageEncodingOptions
         {
             OutputColumnName = outputColumnName,
             InputColumnName = inputColumnName,
             ModelDirectory = modelDirectory,
             ImageFolder = imageFolder,
-            GpuDeviceId = gpu,
-            FallbackToCpu = fallback,
+            GpuDeviceId = gpuDeviceId,
+            FallbackToCpu = fallbackToCpu,
         });
     }
 
@@ -212,17 +208,15 @@ public static class VcutCatalog
         string? inputColumnName = null, string? modelDirectory = null, ulong seed = 0, string? imageFolder = null,
         int? gpuDeviceId = null, bool fallbackToCpu = false)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        var (gpu, fallback) = MLContextSettings.Resolve(catalog, gpuDeviceId, fallbackToCpu);
-        return new ConditioningLatentEstimator(new ConditioningLatentOptions
+        return catalog.EncodeConditioningLatent(new ConditioningLatentOptions
         {
             OutputColumnName = outputColumnName,
             InputColumnName = inputColumnName,
             ModelDirectory = modelDirectory,
             Seed = seed,
             ImageFolder = imageFolder,
-            GpuDeviceId = gpu,
-            FallbackToCpu = fallback,
+            GpuDeviceId = gpuDeviceId,
+            FallbackToCpu = fallbackToCpu,
         });
     }
 
@@ -249,15 +243,13 @@ public static class VcutCatalog
     public static ConditioningCacheEstimator ComputeConditioningCache(this TransformsCatalog catalog, string outputColumnName,
         string? inputColumnName = null, string? modelDirectory = null, int? gpuDeviceId = null, bool fallbackToCpu = false)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        var (gpu, fallback) = MLContextSettings.Resolve(catalog, gpuDeviceId, fallbackToCpu);
-        return new ConditioningCacheEstimator(new ConditioningCacheOptions
+        return catalog.ComputeConditioningCache(new ConditioningCacheOptions
         {
             OutputColumnName = outputColumnName,
             InputColumnName = inputColumnName,
             ModelDirectory = modelDirectory,
-            GpuDeviceId = gpu,
-            FallbackToCpu = fallback,
+            GpuDeviceId = gpuDeviceId,
+            FallbackToCpu = fallbackToCpu,
         });
     }
 
@@ -289,9 +281,7 @@ public static class VcutCatalog
         string conditioningCacheColumnName, string? modelDirectory = null, int? frames = null, int steps = 25, ulong seed = 0,
         int? gpuDeviceId = null, bool fallbackToCpu = false)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        var (gpu, fallback) = MLContextSettings.Resolve(catalog, gpuDeviceId, fallbackToCpu);
-        return new VideoDenoisingEstimator(new VideoDenoisingOptions
+        return catalog.DenoiseVideo(new VideoDenoisingOptions
         {
             OutputColumnName = outputColumnName,
             ConditioningLatentColumnName = conditioningLatentColumnName,
@@ -300,8 +290,8 @@ public static class VcutCatalog
             Frames = frames,
             Steps = steps,
             Seed = seed,
-            GpuDeviceId = gpu,
-            FallbackToCpu = fallback,
+            GpuDeviceId = gpuDeviceId,
+            FallbackToCpu = fallbackToCpu,
         });
     }
 
@@ -329,16 +319,14 @@ public static class VcutCatalog
     public static VaeDecodingEstimator DecodeVideo(this TransformsCatalog catalog, string outputColumnName, string? inputColumnName = null,
         string? modelDirectory = null, int? frames = null, int? gpuDeviceId = null, bool fallbackToCpu = false)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
-        var (gpu, fallback) = MLContextSettings.Resolve(catalog, gpuDeviceId, fallbackToCpu);
-        return new VaeDecodingEstimator(new VaeDecodingOptions
+        return catalog.DecodeVideo(new VaeDecodingOptions
         {
             OutputColumnName = outputColumnName,
             InputColumnName = inputColumnName,
             ModelDirectory = modelDirectory,
             Frames = frames,
-            GpuDeviceId = gpu,
-            FallbackToCpu = fallback,
+            GpuDeviceId = gpuDeviceId,
+            FallbackToCpu = fallbackToCpu,
         });
     }
 
