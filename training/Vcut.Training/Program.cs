@@ -146,9 +146,10 @@ var lrOption = new Option<double>("--lr") { Description = "Adam learning rate", 
 var fitStepsOption = new Option<int>("--steps") { Description = "Steps", DefaultValueFactory = _ => 200 };
 var freshOption = new Option<bool>("--fresh") { Description = "Draw new clips every step instead of fitting one batch" };
 var widthsOption = new Option<int[]>("--vae-widths") { Description = "Override the VAE's block_out_channels", AllowMultipleArgumentsPerToken = true };
+var plainOption = new Option<bool>("--plain-autoencoder") { Description = "Fit a plain convolutional autoencoder (same downscale and latent width) instead of SVD's VAE" };
 var vaeFit = new Command("vae-fit", "Diagnostic: fit the VAE to one batch (or, with --fresh, to new clips) and print the PSNR")
 {
-    lrOption, fitStepsOption, freshOption, widthsOption, checkSizeOption, latentOption,
+    lrOption, fitStepsOption, freshOption, widthsOption, checkSizeOption, latentOption, plainOption,
 };
 vaeFit.SetAction(parse =>
 {
@@ -157,7 +158,7 @@ vaeFit.SetAction(parse =>
     {
         preset = preset with { Architecture = preset.Architecture with { Vae = preset.Architecture.Vae with { BlockOutChannels = widths } } };
     }
-    VaeOverfit.Run(preset, parse.GetValue(lrOption), parse.GetValue(fitStepsOption), parse.GetValue(checkSizeOption), parse.GetValue(freshOption));
+    VaeOverfit.Run(preset, parse.GetValue(lrOption), parse.GetValue(fitStepsOption), parse.GetValue(checkSizeOption), parse.GetValue(freshOption), parse.GetValue(plainOption));
     return 0;
 });
 
