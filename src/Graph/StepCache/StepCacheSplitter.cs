@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Onnx;
+using Vcut.Graph.Onnx;
 
 namespace Vcut.Graph.StepCache;
 
@@ -14,7 +15,7 @@ namespace Vcut.Graph.StepCache;
 public sealed record StepCacheSplit(int Branch, int Levels, string UpBlock, string FeatureValue, int FullNodes, int ShallowNodes);
 
 /// <summary>The two graphs of step-level caching and where they were cut.</summary>
-/// <param name="Full">The UNet unchanged, plus the output <see cref="StepCacheSplitter.FeaturesName"/>.</param>
+/// <param name="Full">The UNet unchanged, plus the output <see cref="StepCacheSplitter.FeaturesName"/> (float32 at every precision).</param>
 /// <param name="Shallow">
 /// The UNet's outer levels only: it takes <see cref="StepCacheSplitter.FeaturesName"/> as an input in place of
 /// everything deeper, and keeps the UNet's other inputs and its output.
@@ -39,6 +40,9 @@ public static partial class StepCacheSplitter
 {
     /// <summary>The name of the cached deep features, an output of the full graph and an input of the shallow one.</summary>
     public const string FeaturesName = "step_cache_features";
+
+    /// <summary>The name under which a runtime keeps the shallow graph's session beside the UNet's.</summary>
+    public const string ShallowModelName = "unet_shallow";
 
     /// <summary>
     /// Splits <paramref name="unet"/> so that the shallow graph computes the outer <paramref name="branch"/> levels.
@@ -71,29 +75,48 @@ public static partial class StepCacheSplitter
         var feature = join.Input[0];
         var featureType = ElementTypeOf(graph, feature);
 
+        // The ports are float32 at every precision (the caller's buffers are float); a float16 graph casts at the cut.
+        var cast = featureType != TensorProto.Types.DataType.Float;
         var full = unet.Clone();
-        full.Graph.Node.Add(new NodeProto
+        var output = new NodeProto
         {
-            Name = $"/{FeaturesName}/Identity",
-            OpType = "Identity",
+            Name = $"/{FeaturesName}/{(cast ? "Cast" : "Identity")}",
+            OpType = cast ? "Cast" : "Identity",
             Input = { feature },
             Output = { FeaturesName },
-        });
-        full.Graph.Output.Add(Port(FeaturesName, featureType));
+        };
+        if (cast)
+        {
+            output.Attribute.Add(OnnxAttr.Int("to", (long)TensorProto.Types.DataType.Float));
+        }
+        full.Graph.Node.Add(output);
+        full.Graph.Output.Add(Port(FeaturesName, TensorProto.Types.DataType.Float));
 
         var shallow = unet.Clone();
         Prune(shallow.Graph, feature);
+        var featureInGraph = cast ? $"{FeaturesName}_cast" : FeaturesName;
         foreach (var node in shallow.Graph.Node)
         {
             for (var i = 0; i < node.Input.Count; i++)
             {
                 if (node.Input[i] == feature)
                 {
-                    node.Input[i] = FeaturesName;
+                    node.Input[i] = featureInGraph;
                 }
             }
         }
-        shallow.Graph.Input.Add(Port(FeaturesName, featureType));
+        if (cast)
+        {
+            shallow.Graph.Node.Insert(0, new NodeProto
+            {
+                Name = $"/{FeaturesName}/Cast",
+                OpType = "Cast",
+                Input = { FeaturesName },
+                Output = { featureInGraph },
+                Attribute = { OnnxAttr.Int("to", (long)featureType) },
+            });
+        }
+        shallow.Graph.Input.Add(Port(FeaturesName, TensorProto.Types.DataType.Float));
         shallow.Graph.Name = $"{graph.Name} (step-cache shallow, {upBlock} onwards)";
         return new StepCacheGraphs(full, shallow,
             new StepCacheSplit(branch, levels, upBlock, feature, full.Graph.Node.Count, shallow.Graph.Node.Count));

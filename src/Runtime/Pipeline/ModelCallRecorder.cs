@@ -38,7 +38,32 @@ internal sealed class ModelCallRecorder : IDisposable
         {
             throw new OperationCanceledException("Video generation was cancelled during a model call.", _cancellationToken);
         }
-        var elapsed = Stopwatch.GetElapsedTime(started);
+        Record(modelName, Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="modelName"/> with outputs ONNX Runtime allocates (for outputs whose size is known only
+    /// after a first call); counted like <see cref="Run"/>. The caller disposes the result.
+    /// </summary>
+    public IDisposableReadOnlyCollection<OrtValue> RunAllocating(string modelName, string[] inputNames, OrtValue[] inputs, string[] outputNames)
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+        var started = Stopwatch.GetTimestamp();
+        IDisposableReadOnlyCollection<OrtValue> results;
+        try
+        {
+            results = _sessions[modelName].Run(_runOptions, inputNames, inputs, outputNames);
+        }
+        catch (OnnxRuntimeException) when (_cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("Video generation was cancelled during a model call.", _cancellationToken);
+        }
+        Record(modelName, Stopwatch.GetElapsedTime(started));
+        return results;
+    }
+
+    private void Record(string modelName, TimeSpan elapsed)
+    {
         _inModels += elapsed;
         if (!_calls.TryGetValue(modelName, out var durations))
         {

@@ -45,6 +45,24 @@ public sealed record VideoGenerationOptions
     /// </summary>
     public float[]? InitialLatents { get; init; }
 
+    /// <summary>
+    /// Step-level caching: the full UNet runs every this many steps (from the first) and the steps between reuse its
+    /// deep features, computing only the outer levels (1 = every step runs the full UNet, no caching). Needs a
+    /// generator opened with a step-cache branch (<see cref="VideoGenerator.Open"/>).
+    /// </summary>
+    public int StepCacheInterval { get; init; } = 1;
+
+    /// <summary>
+    /// Guidance economy: the fraction of the steps, from the first, that run the unconditional row of classifier-free
+    /// guidance; the later steps (the low-noise end, where the guided and conditional predictions are closest) run the
+    /// conditional row alone, at half the UNet batch. 1 = every step (SVD's sampler). The step count is rounded, and at
+    /// least one step keeps guidance.
+    /// </summary>
+    public float GuidanceStepFraction { get; init; } = 1f;
+
+    /// <summary>The steps that run the unconditional row (see <see cref="GuidanceStepFraction"/>); 0 without guidance.</summary>
+    public int GuidedSteps => !GuidanceEnabled ? 0 : Math.Clamp((int)Math.Round(GuidanceStepFraction * (double)Steps), 1, Steps);
+
     /// <summary>The most denoising steps a video may take (SVD uses 25; the scheduler keeps one sigma per step).</summary>
     public const int MaxSteps = 10_000;
 
@@ -73,5 +91,8 @@ public sealed record VideoGenerationOptions
         Require(float.IsFinite(MaxGuidanceScale), $"max guidance scale = {MaxGuidanceScale} must be a finite number");
         Require(DecodeChunkSize is null or >= 1, $"decode chunk size = {DecodeChunkSize} must be at least 1");
         Require(InitialLatents is null || InitialLatents.All(float.IsFinite), "initial latents must be finite");
+        Require(StepCacheInterval is >= 1 and <= MaxSteps, $"step cache interval = {StepCacheInterval} must be at least 1 (1 = no caching) and at most {MaxSteps}");
+        Require(float.IsFinite(GuidanceStepFraction) && GuidanceStepFraction is > 0 and <= 1,
+            $"guidance step fraction = {GuidanceStepFraction} must be in (0, 1] (1 = guidance at every step)");
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
 using Vcut.Graph.Rewriting;
+using Vcut.Graph.StepCache;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Randomness;
 using Vcut.Runtime.Scheduling;
@@ -50,19 +51,25 @@ public sealed class VideoGenerator : IDisposable
     /// <summary>What the in-memory VCUT rewrite found, when one was made at <see cref="Open"/>.</summary>
     public RewriteReport? Rewrite => _sessions.Rewrite;
 
+    /// <summary>Where the UNet was split for step-level caching, when <see cref="Open"/> was given a branch.</summary>
+    public StepCacheSplit? StepCache => _sessions.StepCache;
+
     /// <summary>The entries of every <see cref="ConditioningCache"/> this generator computes and consumes, in order.</summary>
     public IReadOnlyList<ConditioningCacheEntry> CacheEntries { get; }
 
     /// <summary>
     /// Opens a model directory (the embedded default when <paramref name="modelDirectory"/> is null). With
     /// <paramref name="vcut"/> set, a directory of the original UNet is rewritten in memory for that VCUT mode;
-    /// null keeps the directory's own mode.
+    /// null keeps the directory's own mode. With <paramref name="stepCacheBranch"/> set, the UNet is also split for
+    /// step-level caching: on the steps between full ones (<see cref="VideoGenerationOptions.StepCacheInterval"/>) only
+    /// the outer <paramref name="stepCacheBranch"/> resolution levels run (1 = the outermost only).
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">A model is missing or does not match the pipeline's contract.</exception>
     /// <exception cref="InvalidOperationException">CUDA was asked for, cannot start, and CPU fallback is off; or an impossible VCUT mode.</exception>
-    public static VideoGenerator Open(string? modelDirectory = null, ExecutionOptions? execution = null, VcutMode? vcut = null) =>
-        new(SvdSessions.Open(modelDirectory ?? DefaultModelDirectory, execution, vcut));
+    /// <exception cref="ArgumentOutOfRangeException">A step-cache branch the UNet does not have (the message gives the range).</exception>
+    public static VideoGenerator Open(string? modelDirectory = null, ExecutionOptions? execution = null, VcutMode? vcut = null, int? stepCacheBranch = null) =>
+        new(SvdSessions.Open(modelDirectory ?? DefaultModelDirectory, execution, vcut, stepCacheBranch));
 
     /// <summary>Generates a video from <paramref name="image"/> on a worker thread.</summary>
     public Task<GeneratedVideo> GenerateAsync(RgbImage image, VideoGenerationOptions? options = null,
@@ -311,17 +318,21 @@ public sealed class VideoGenerator : IDisposable
         return new ConditioningCache(Vcut, rows, CacheEntries, values);
     }
 
-    /// <summary>An <see cref="OrtValue"/> over each entry's slice of <paramref name="values"/>, without copying.</summary>
-    private static DisposableList<OrtValue> Bind(float[] values, int rows, IReadOnlyList<ConditioningCacheEntry> entries, bool contextShape)
+    /// <summary>
+    /// An <see cref="OrtValue"/> over each entry's slice of <paramref name="values"/>, without copying: all
+    /// <paramref name="rows"/> rows, or only row <paramref name="onlyRow"/>.
+    /// </summary>
+    private static DisposableList<OrtValue> Bind(float[] values, int rows, IReadOnlyList<ConditioningCacheEntry> entries, bool contextShape,
+        int? onlyRow = null)
     {
         var bound = new DisposableList<OrtValue>();
         var offset = 0;
         foreach (var entry in entries)
         {
-            var length = rows * entry.Width;
-            long[] shape = contextShape ? [rows, 1, entry.Width] : [rows, entry.Width];
-            bound.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, values.AsMemory(offset, length), shape));
-            offset += length;
+            var (start, count) = onlyRow is { } row ? (offset + row * entry.Width, 1) : (offset, rows);
+            long[] shape = contextShape ? [count, 1, entry.Width] : [count, entry.Width];
+            bound.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, values.AsMemory(start, count * entry.Width), shape));
+            offset += rows * entry.Width;
         }
         return bound;
     }
@@ -382,31 +393,96 @@ public sealed class VideoGenerator : IDisposable
             conditioning.CopyTo(sample.Span.Slice(((conditionalRow * frames + frame) * 2 + 1) * latentFrame, latentFrame));
         }
 
-        List<string> inputNames = ["sample", "timestep", "added_time_ids", .. cache.Entries.Select(e => e.Name)];
-        List<OrtValue> inputs = [sample.Value, timestep.Value, timeIds.Value, .. conditioningValues];
-        var inputNameArray = inputNames.ToArray();
-        var inputArray = inputs.ToArray();
-        string[] outputNames = ["out_sample"];
-        OrtValue[] outputs = [velocity.Value];
+        var interval = options.StepCacheInterval;
+        if (interval > 1 && StepCache is null)
+        {
+            throw new ArgumentException(
+                $"Invalid video options: step cache interval = {interval} needs a generator opened with a step-cache branch " +
+                "(VideoGenerator.Open(…, stepCacheBranch: 1) or the CLI's --step-cache-branch); this one has no shallow UNet.");
+        }
+        var guidedSteps = options.GuidedSteps;
+        var unetFrame = 2 * latentFrame;
+        var memory = OrtMemoryInfo.DefaultInstance;
+
+        // Two bindings of the same buffers: every row, and the conditional row alone (the steps after guidance ends).
+        string[] names = ["sample", "timestep", "added_time_ids", .. cache.Entries.Select(e => e.Name)];
+        OrtValue[] allRows = [sample.Value, timestep.Value, timeIds.Value, .. conditioningValues];
+        using var conditionalValues = new DisposableList<OrtValue>();
+        OrtValue[] conditionalOnly = allRows;
+        var conditionalVelocity = velocity.Value;
+        if (rows == 2)
+        {
+            conditionalValues.Add(OrtValue.CreateTensorValueFromMemory(memory, sample.Data.AsMemory(frames * unetFrame, frames * unetFrame),
+                [1, frames, 2 * channels, shape.LatentHeight, shape.LatentWidth]));
+            conditionalValues.Add(OrtValue.CreateTensorValueFromMemory(memory, timeIds.Data.AsMemory(3, 3), [1, 3]));
+            conditionalValues.Add(OrtValue.CreateTensorValueFromMemory(memory, velocity.Data.AsMemory(latents.Length, latents.Length),
+                [1, frames, channels, shape.LatentHeight, shape.LatentWidth]));
+            using var conditionalCache = Bind(cache.Values, rows, cache.Entries, contextShape: Vcut == VcutMode.Off, onlyRow: 1);
+            conditionalValues.AddRange(conditionalCache);
+            conditionalCache.Clear(); // now owned by conditionalValues
+            conditionalOnly = [conditionalValues[0], timestep.Value, conditionalValues[1], .. conditionalValues.Skip(3)];
+            conditionalVelocity = conditionalValues[2];
+        }
+
+        // Step-level caching: the deep features of the last full step, in a buffer sized by the first full step.
+        using var features = new DisposableList<OrtValue>(); // [every row, conditional row]
+        string[] unetOutputs = interval > 1 ? ["out_sample", StepCacheSplitter.FeaturesName] : ["out_sample"];
+        string[] shallowNames = [.. names, StepCacheSplitter.FeaturesName];
+        string[] velocityOnly = ["out_sample"];
+
         for (var step = 0; step < options.Steps; step++)
         {
+            var guidedStep = rows == 2 && step < guidedSteps;
+            var inputs = rows == 1 || guidedStep ? allRows : conditionalOnly;
+            var velocityOut = rows == 1 || guidedStep ? velocity.Value : conditionalVelocity;
             var scale = scheduler.InputScale(step);
-            for (var row = 0; row < rows; row++)
+            for (var row = guidedStep ? 0 : rows - 1; row < rows; row++)
             {
                 for (var frame = 0; frame < frames; frame++)
                 {
                     TensorPrimitives.Multiply(
                         latents.AsSpan(frame * latentFrame, latentFrame), scale,
-                        sample.Span.Slice((row * frames + frame) * 2 * latentFrame, latentFrame));
+                        sample.Span.Slice((row * frames + frame) * unetFrame, latentFrame));
                 }
             }
             timestep.Span[0] = scheduler.Timesteps[step];
-            calls.Run(ModelNames.UNet, inputNameArray, inputArray, outputNames, outputs);
-            if (rows == 2)
+            if (interval == 1)
+            {
+                calls.Run(ModelNames.UNet, names, inputs, velocityOnly, [velocityOut]);
+            }
+            else if (features.Count == 0)
+            {
+                // The first step is full and guided: ONNX Runtime sizes the features once, then they live in one buffer.
+                using var results = calls.RunAllocating(ModelNames.UNet, names, inputs, unetOutputs);
+                results[0].GetTensorDataAsSpan<float>().CopyTo(velocity.Span);
+                var featureShape = results[1].GetTensorTypeAndShape().Shape;
+                var featureData = results[1].GetTensorDataAsSpan<float>().ToArray();
+                features.Add(OrtValue.CreateTensorValueFromMemory(featureData, featureShape));
+                var perRow = featureData.Length / rows;
+                features.Add(OrtValue.CreateTensorValueFromMemory(memory, featureData.AsMemory(featureData.Length - perRow, perRow),
+                    [featureShape[0] / rows, .. featureShape[1..]]));
+            }
+            else
+            {
+                var cached = rows == 1 || guidedStep ? features[0] : features[1];
+                if (step % interval == 0)
+                {
+                    calls.Run(ModelNames.UNet, names, inputs, unetOutputs, [velocityOut, cached]);
+                }
+                else
+                {
+                    calls.Run(StepCacheSplitter.ShallowModelName, shallowNames, [.. inputs, cached], velocityOnly, [velocityOut]);
+                }
+            }
+            if (guidedStep)
             {
                 guidance.Apply(velocity.Data.AsSpan(0, latents.Length), velocity.Data.AsSpan(latents.Length), guided, frames, latentFrame);
+                scheduler.Step(step, guided, latents);
             }
-            scheduler.Step(step, guided, latents);
+            else
+            {
+                scheduler.Step(step, velocity.Data.AsSpan(rows == 2 ? latents.Length : 0, latents.Length), latents);
+            }
             progress?.Report(new GenerationProgress(GenerationStage.Denoising, step + 1, options.Steps));
         }
         return latents;

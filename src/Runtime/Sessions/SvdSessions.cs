@@ -4,6 +4,7 @@ using Vcut.Graph.Builders;
 using Vcut.Graph.Files;
 using Vcut.Graph.Models;
 using Vcut.Graph.Rewriting;
+using Vcut.Graph.StepCache;
 
 namespace Vcut.Runtime.Sessions;
 
@@ -50,6 +51,13 @@ public sealed class SvdSessions : IDisposable
     /// <summary>What the in-memory rewrite found, when the directory was opened in another VCUT mode than it holds.</summary>
     public RewriteReport? Rewrite { get; private init; }
 
+    /// <summary>
+    /// Where the UNet was split for step-level caching, when <see cref="Open"/> was given a branch: the
+    /// <see cref="ModelNames.UNet"/> session then also outputs the deep features, and a
+    /// <see cref="StepCacheSplitter.ShallowModelName"/> session computes the outer levels from them.
+    /// </summary>
+    public StepCacheSplit? StepCache { get; private init; }
+
     /// <summary>The names of the graphs in use: the four SVD graphs, plus the conditioning cache in a VCUT mode.</summary>
     public IReadOnlyList<string> ModelNamesInUse => ModelNames.For(Vcut);
 
@@ -57,12 +65,14 @@ public sealed class SvdSessions : IDisposable
     /// Opens the model directory <paramref name="directory"/>: reads its manifest, creates one session per
     /// graph on the requested provider and checks each graph against the pipeline's contract. With
     /// <paramref name="vcut"/> set on a directory of the original UNet, the UNet is rewritten in memory (see
-    /// <see cref="VcutRewriter"/>); null keeps the directory's own mode.
+    /// <see cref="VcutRewriter"/>); null keeps the directory's own mode. With <paramref name="stepCacheBranch"/> set,
+    /// the UNet (after any VCUT rewrite) is split in memory for step-level caching (see <see cref="StepCacheSplitter"/>).
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">No manifest, a missing or unreadable model, or a graph whose inputs/outputs do not match.</exception>
     /// <exception cref="InvalidOperationException">CUDA was asked for and cannot start, and CPU fallback is not allowed; or a VCUT mode the directory cannot give.</exception>
-    public static SvdSessions Open(string directory, ExecutionOptions? execution = null, VcutMode? vcut = null)
+    /// <exception cref="ArgumentOutOfRangeException">A step-cache branch the UNet does not have.</exception>
+    public static SvdSessions Open(string directory, ExecutionOptions? execution = null, VcutMode? vcut = null, int? stepCacheBranch = null)
     {
         execution ??= ExecutionOptions.Cpu;
         execution.Validate();
@@ -104,18 +114,32 @@ public sealed class SvdSessions : IDisposable
             report = result.Report;
         }
 
+        // Step-level caching: the UNet that also outputs its deep features, and the shallow graph that takes them.
+        StepCacheSplit? split = null;
+        if (stepCacheBranch is { } branch)
+        {
+            var unet = rewritten.TryGetValue(ModelNames.UNet, out var unetBytes)
+                ? Onnx.ModelProto.Parser.ParseFrom(unetBytes)
+                : OnnxModelFile.Read(paths[ModelNames.UNet]);
+            var graphs = StepCacheSplitter.Split(unet, branch);
+            rewritten[ModelNames.UNet] = graphs.Full.ToByteArray();
+            rewritten[StepCacheSplitter.ShallowModelName] = graphs.Shallow.ToByteArray();
+            split = graphs.Split;
+        }
+
         var device = execution.Device;
         var sessions = new Dictionary<string, InferenceSession>();
         long modelBytes = 0;
         try
         {
-            foreach (var name in names)
+            foreach (var name in split is null ? names : [.. names, StepCacheSplitter.ShallowModelName])
             {
                 var origin = paths.GetValueOrDefault(name) ?? $"{directory} ({name}, rewritten in memory)";
                 InferenceSession session;
                 if (rewritten.TryGetValue(name, out var bytes))
                 {
-                    modelBytes += bytes.Length + ExternalDataBytes(paths[ModelNames.UNet]);
+                    // The UNet's external data is counted once, with the UNet; graphs cut from it read the same file.
+                    modelBytes += bytes.Length + (name == ModelNames.UNet ? ExternalDataBytes(paths[ModelNames.UNet]) : 0);
                     // Graphs rewritten in memory still point at the original UNet's external data file, if any.
                     var dataFolder = Path.GetDirectoryName(Path.GetFullPath(paths[ModelNames.UNet]))!;
                     (session, device) = CreateSession(origin, options =>
@@ -130,13 +154,16 @@ public sealed class SvdSessions : IDisposable
                     (session, device) = CreateSession(origin, options => new InferenceSession(origin, options), execution, device);
                 }
                 sessions[name] = session;
-                ModelContract.Check(name, origin, session, mode);
+                if (name != StepCacheSplitter.ShallowModelName)
+                {
+                    ModelContract.Check(name, origin, session, mode);
+                }
             }
             if (mode != VcutMode.Off)
             {
                 ModelContract.CheckCacheFeedsUNet(sessions[ModelNames.ConditioningCache], sessions[ModelNames.UNet], directory);
             }
-            return new SvdSessions(directory, manifest, sessions, device, execution, modelBytes) { Vcut = mode, Rewrite = report };
+            return new SvdSessions(directory, manifest, sessions, device, execution, modelBytes) { Vcut = mode, Rewrite = report, StepCache = split };
         }
         catch
         {
