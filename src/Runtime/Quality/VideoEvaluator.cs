@@ -7,7 +7,13 @@ namespace Vcut.Runtime.Quality;
 /// <param name="MotionBucketId">The motion bucket id the video was generated with.</param>
 /// <param name="Quality">Its figures against the input picture.</param>
 /// <param name="Statistics">Its generation's calls and timings.</param>
-public sealed record BucketEvaluation(float MotionBucketId, VideoQualityReport Quality, GenerationStatistics Statistics);
+/// <param name="Against">
+/// With a reference: the video against the reference video of the same picture, seed and latents (the same settings
+/// without the speed-ups), frame by frame (<see cref="VideoQuality.Compare"/>); null otherwise.
+/// </param>
+/// <param name="ReferenceStatistics">With a reference: the reference video's calls and timings.</param>
+public sealed record BucketEvaluation(float MotionBucketId, VideoQualityReport Quality, GenerationStatistics Statistics,
+    VideoComparison? Against = null, GenerationStatistics? ReferenceStatistics = null);
 
 /// <summary>One picture evaluated: the video at the options' motion bucket, and the videos at each motion bucket asked for.</summary>
 /// <param name="Width">The videos' width in pixels.</param>
@@ -54,9 +60,34 @@ public static class VideoEvaluator
         return Evaluate((o, token) => generator.Generate(image, o, cancellationToken: token), image, options, motionBuckets, progress, cancellationToken);
     }
 
+    /// <summary>
+    /// As <see cref="Evaluate(VideoGenerator, RgbImage, VideoGenerationOptions, IReadOnlyList{int}, IProgress{EvaluationProgress}?, CancellationToken)"/>,
+    /// and each video also against the video <paramref name="reference"/> makes of the same picture with
+    /// <paramref name="options"/> less the speed-ups (step cache interval 1, guidance at every step): the same seed, so
+    /// the same initial latents. Open the reference without VCUT or a step-cache branch to measure what they cost.
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options, or a negative motion bucket.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public static VideoEvaluation Evaluate(VideoGenerator generator, RgbImage image, VideoGenerationOptions options,
+        IReadOnlyList<int> motionBuckets, VideoGenerator reference, IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentNullException.ThrowIfNull(reference);
+        return Evaluate((o, token) => generator.Generate(image, o, cancellationToken: token), image, options, motionBuckets, progress, cancellationToken,
+            (o, token) => reference.Generate(image, WithoutSpeedUps(o), cancellationToken: token));
+    }
+
+    /// <summary>The options of the reference video: the same video, sampled as SVD samples it.</summary>
+    public static VideoGenerationOptions WithoutSpeedUps(VideoGenerationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options with { StepCacheInterval = 1, GuidanceStepFraction = 1f };
+    }
+
     /// <summary>The evaluation with any video source (tests give synthetic videos).</summary>
     internal static VideoEvaluation Evaluate(Func<VideoGenerationOptions, CancellationToken, GeneratedVideo> generate, RgbImage image,
-        VideoGenerationOptions options, IReadOnlyList<int> motionBuckets, IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken)
+        VideoGenerationOptions options, IReadOnlyList<int> motionBuckets, IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken,
+        Func<VideoGenerationOptions, CancellationToken, GeneratedVideo>? generateReference = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(options);
@@ -78,7 +109,9 @@ public static class VideoEvaluator
             var video = generate(options with { MotionBucketId = bucket }, cancellationToken);
             shape ??= (video.FrameCount, video.Height, video.Width);
             input ??= LanczosResizer.Resize(image, video.Width, video.Height);
-            results[bucket] = new BucketEvaluation(bucket, VideoQuality.Evaluate(video, input), video.Statistics);
+            var referenceVideo = generateReference?.Invoke(options with { MotionBucketId = bucket }, cancellationToken);
+            results[bucket] = new BucketEvaluation(bucket, VideoQuality.Evaluate(video, input), video.Statistics,
+                referenceVideo is null ? null : VideoQuality.Compare(referenceVideo, video), referenceVideo?.Statistics);
             progress?.Report(new EvaluationProgress(bucket, results.Count, all.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
         }
         var (frames, height, width) = shape!.Value;

@@ -89,6 +89,23 @@ public sealed class StepCacheTests
     }
 
     [TestMethod]
+    public void EvaluationAgainstTheReferenceScoresTheSpeedUp()
+    {
+        using var reference = VideoGenerator.Open();
+        using var cached = VideoGenerator.Open(stepCacheBranch: 1);
+        var image = VideoGeneratorTests.TestImage();
+        var same = Vcut.Runtime.Quality.VideoEvaluator.Evaluate(reference, image, Short, [127], reference, progress: null).Main;
+        Assert.AreEqual(1.0, same.Against!.MeanSsim, 1e-12, "a video against itself");
+        Assert.IsGreaterThanOrEqualTo(99.0, same.Against.MeanPsnr);
+        var sped = Vcut.Runtime.Quality.VideoEvaluator.Evaluate(cached, image, Short with { StepCacheInterval = 3, GuidanceStepFraction = 0.5f },
+            [127], reference, progress: null).Main;
+        TestContext.WriteLine($"interval 3, guidance on half the steps: {sped.Against!.MeanPsnr:F2} dB, SSIM {sped.Against.MeanSsim:F4} against the reference");
+        Assert.IsLessThan(same.Against.MeanPsnr, sped.Against.MeanPsnr);
+        Assert.AreEqual(Short.Steps, sped.ReferenceStatistics!.ModelCalls[ModelNames.UNet], "the reference runs the full UNet at every step");
+        Assert.AreEqual(2, sped.Statistics.ModelCalls[ModelNames.UNet], "the evaluated video runs it at steps 0 and 3");
+    }
+
+    [TestMethod]
     [DataRow(0)]
     [DataRow(-2)]
     public void IntervalBelowOneIsRefused(int interval)
