@@ -1,9 +1,12 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Vcut.Graph.Analysis;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
+using Vcut.Graph.Vcut;
 using Vcut.Graph.Weights;
 using Onnx;
 
@@ -12,10 +15,30 @@ namespace Vcut.Cli;
 /// <summary><c>vcut analyze</c>: parameters and MACs of a UNet in the three VCUT modes.</summary>
 internal static class AnalyzeCommand
 {
-    public static int Run(CommandLine command)
+    private static readonly Option<string?> ModelOption = CliOptions.PathOption(new Option<string?>("--model") { Description = "A model directory of the original UNet", HelpName = "DIR" });
+    private static readonly Option<string?> PresetOption = new("--preset") { Description = $"A preset, built structure-only: {string.Join(", ", ModelPreset.All.Select(p => p.Name))}", HelpName = "P" };
+    private static readonly Option<int?> FramesOption = new("--frames") { Description = "Frames (the model's default)", HelpName = "F" };
+    private static readonly Option<int?> HeightOption = new("--height") { Description = "Height in pixels (the model's default)", HelpName = "H" };
+    private static readonly Option<int?> WidthOption = new("--width") { Description = "Width in pixels (the model's default)", HelpName = "W" };
+    private static readonly Option<int> VideosOption = new("--videos") { Description = "Videos per UNet call", HelpName = "B", DefaultValueFactory = _ => 1 };
+    private static readonly Option<bool> NoGuidanceOption = new("--no-guidance") { Description = "One UNet row per video instead of two" };
+    private static readonly Option<bool> JsonOption = new("--json") { Description = "Print JSON" };
+
+    /// <summary>The command, with its options and help.</summary>
+    public static Command Create()
     {
-        var modelDirectory = command.Get("model");
-        var presetName = command.Get("preset");
+        var command = new Command("analyze", "Parameters and multiply-accumulates per UNet call and per video for VCUT off, paper and exact. Give exactly one of --model or --preset.")
+        {
+            ModelOption, PresetOption, FramesOption, HeightOption, WidthOption, CliOptions.Steps, VideosOption, NoGuidanceOption, JsonOption,
+        };
+        command.SetAction(Run);
+        return command;
+    }
+
+    private static int Run(ParseResult parse)
+    {
+        var modelDirectory = parse.GetValue(ModelOption);
+        var presetName = parse.GetValue(PresetOption);
         if ((modelDirectory is null) == (presetName is null))
         {
             throw new UsageException("analyze takes exactly one of --model DIR or --preset P.");
@@ -38,20 +61,19 @@ internal static class AnalyzeCommand
             unet = OnnxModelFile.Read(manifest.PathOf(modelDirectory!, ModelNames.UNet));
             (frames, height, width) = (manifest.DefaultFrames, manifest.DefaultHeight, manifest.DefaultWidth);
         }
-        frames = command.GetInt("frames") ?? frames;
-        height = command.GetInt("height") ?? height;
-        width = command.GetInt("width") ?? width;
-        var steps = command.GetInt("steps") ?? 25;
-        var videos = command.GetInt("videos") ?? 1;
-        var guidance = !command.Flag("no-guidance");
-        var json = command.Flag("json");
-        command.RejectUnknown();
+        frames = parse.GetValue(FramesOption) ?? frames;
+        height = parse.GetValue(HeightOption) ?? height;
+        width = parse.GetValue(WidthOption) ?? width;
+        var steps = parse.GetValue(CliOptions.Steps);
+        var videos = parse.GetValue(VideosOption);
+        var guidance = !parse.GetValue(NoGuidanceOption);
+        var json = parse.GetValue(JsonOption);
         if (height % 8 != 0 || width % 8 != 0)
         {
             throw new UsageException($"--height and --width must be multiples of 8, got {height} and {width}.");
         }
 
-        var report = CostAnalyzer.AnalyzeUNet(unet, videos, guidance, frames, height / 8, width / 8, steps);
+        var report = VcutModeComparison.Compare(unet, videos, guidance, frames, height / 8, width / 8, steps);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new

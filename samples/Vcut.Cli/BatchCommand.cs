@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Vcut.Runtime.Batch;
 using Vcut.Runtime.Pipeline;
@@ -8,33 +9,72 @@ namespace Vcut.Cli;
 /// <summary><c>vcut batch</c>: every image of a folder or CSV file to a video, resumable and shardable.</summary>
 internal static class BatchCommand
 {
-    public static async Task<int> RunAsync(CommandLine command, CancellationToken cancellationToken)
+    private static readonly BatchOptions Defaults = new() { Input = ".", OutputFolder = "." };
+
+    private static readonly Option<string> InputOption = CliOptions.PathOption(new Option<string>("--input")
     {
-        var modelDirectory = command.Get("model") ?? VideoGenerator.DefaultModelDirectory;
-        var input = command.Require("input");
-        var output = command.Require("out");
-        var format = (command.Get("format") ?? "gif") switch
+        Description = "A folder of images (recursively) or a CSV file with a column of image paths",
+        HelpName = "FOLDER|FILE.csv",
+        Required = true,
+    });
+    private static readonly Option<string> OutOption = CliOptions.PathOption(new Option<string>("--out")
+    {
+        Description = "The output folder: a/cat.png becomes a/cat.gif there",
+        HelpName = "FOLDER",
+        Required = true,
+    });
+    private static readonly Option<string> FormatOption = CliOptions.Choice(new Option<string>("--format")
+    {
+        Description = "Video format (png: a folder of PNG frames per image)",
+        DefaultValueFactory = _ => FormatName(Defaults.Format),
+    }, "gif", "mp4", "png");
+    private static readonly Option<string?> ColumnOption = new("--column") { Description = "The CSV column of image paths (the first)", HelpName = "NAME" };
+    private static readonly Option<string?> ShardOption = new("--shard") { Description = "Handle a deterministic 1/n of the inputs: shard i of n", HelpName = "i/n" };
+    private static readonly Option<int?> ShardsOption = new("--shards")
+    {
+        Description = "n shards, i taken from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array)",
+        HelpName = "n",
+    };
+
+    /// <summary>The command, with its options and help.</summary>
+    public static Command Create()
+    {
+        var command = new Command("batch",
+            "Every image to a video in --out, one after another, with a progress bar and ETA. A bad image is reported and skipped; " +
+            "the exit code is 1 if any failed. Videos already complete are skipped, so re-running the command resumes after a crash " +
+            "or Ctrl-C. Each image's seed derives from --seed (the base seed) and its path, so a re-run makes the same videos.")
         {
-            "gif" => VideoFormat.Gif,
+            InputOption, OutOption, CliOptions.Model, FormatOption, ColumnOption, ShardOption, ShardsOption,
+        }.With(CliOptions.Video, CliOptions.Writing, CliOptions.Execution);
+        command.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var modelDirectory = parse.GetValue(CliOptions.Model) ?? VideoGenerator.DefaultModelDirectory;
+        var input = parse.GetValue(InputOption)!;
+        var output = parse.GetValue(OutOption)!;
+        var format = parse.GetValue(FormatOption) switch
+        {
             "mp4" => VideoFormat.Mp4,
             "png" => VideoFormat.PngFrames,
-            var other => throw new UsageException($"--format expects 'gif', 'mp4' or 'png' (a folder of PNG frames per image), got '{other}'."),
+            _ => VideoFormat.Gif,
         };
-        var shard = ReadShard(command);
-        var video = GenerateCommand.ReadOptions(command, allowLatents: false);
+        var shard = ReadShard(parse);
+        var video = CliOptions.ReadVideo(parse);
         var options = new BatchOptions
         {
             Input = input,
             OutputFolder = output,
             Format = format,
             Video = video,
-            Writing = GenerateCommand.ReadWriteOptions(command, video),
+            Writing = CliOptions.ReadWriting(parse, video),
             Shard = shard,
-            CsvColumn = command.Get("column"),
-            MaxImagePixels = GenerateCommand.ReadMaxPixels(command),
+            CsvColumn = parse.GetValue(ColumnOption),
+            MaxImagePixels = CliOptions.ReadMaxPixels(parse),
         };
-        var execution = GenerateCommand.ReadExecution(command);
-        command.RejectUnknown();
+        var execution = CliOptions.ReadExecution(parse);
         try
         {
             options.Validate();
@@ -55,13 +95,20 @@ internal static class BatchCommand
         return summary.ExitCode;
     }
 
+    private static string FormatName(VideoFormat format) => format switch
+    {
+        VideoFormat.Mp4 => "mp4",
+        VideoFormat.PngFrames => "png",
+        _ => "gif",
+    };
+
     /// <summary>
     /// --shard i/n, or --shards n with i from the scheduler (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID); neither: all inputs.
     /// </summary>
-    private static BatchShard ReadShard(CommandLine command)
+    private static BatchShard ReadShard(ParseResult parse)
     {
-        var explicitShard = command.Get("shard");
-        var count = command.GetInt("shards");
+        var explicitShard = parse.GetValue(ShardOption);
+        var count = parse.GetValue(ShardsOption);
         if (explicitShard is not null && count is not null)
         {
             throw new UsageException("Give either --shard i/n or --shards n (the index then comes from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID), not both.");

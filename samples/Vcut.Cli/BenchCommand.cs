@@ -1,9 +1,12 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Vcut.Graph.Analysis;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Sessions;
@@ -18,28 +21,49 @@ internal static class BenchCommand
 {
     private static readonly VcutMode[] Modes = [VcutMode.Off, VcutMode.Paper, VcutMode.Exact];
 
-    public static int Run(CommandLine command, CancellationToken cancellationToken)
+    private static readonly Option<bool> QuickOption = new("--quick") { Description = "The embedded tiny model with short settings (4 frames at 64×64, 3 steps, 2 repetitions)" };
+    private static readonly Option<int?> FramesOption = new("--frames") { Description = "Frames (the model's default)", HelpName = "F" };
+    private static readonly Option<int?> HeightOption = new("--height") { Description = "Height in pixels (the model's default)", HelpName = "H" };
+    private static readonly Option<int?> WidthOption = new("--width") { Description = "Width in pixels (the model's default)", HelpName = "W" };
+    private static readonly Option<int?> StepsOption = new("--steps") { Description = $"Denoising steps ({new VideoGenerationOptions().Steps})", HelpName = "S" };
+    private static readonly Option<int?> RepetitionsOption = new("--repetitions") { Description = "Interleaved repetitions after the warm-up (3)", HelpName = "R" };
+    private static readonly Option<string?> OutOption = CliOptions.PathOption(new Option<string?>("--out") { Description = "Write the figures to this JSON file", HelpName = "FILE.json" });
+
+    /// <summary>The command, with its options and help.</summary>
+    public static Command Create()
     {
-        var quick = command.Flag("quick");
-        var modelDirectory = command.Get("model") ?? VideoGenerator.DefaultModelDirectory;
-        var repetitions = command.GetInt("repetitions") ?? (quick ? 2 : 3);
-        var jsonPath = command.Get("out");
+        var command = new Command("bench",
+            "VCUT off, paper and exact side by side: UNet call and video latency (median, spread, ratios to off), time outside " +
+            "ONNX Runtime, peak memory.")
+        {
+            CliOptions.Model, QuickOption, FramesOption, HeightOption, WidthOption, StepsOption, CliOptions.DecodeChunk, RepetitionsOption,
+            CliOptions.Device, CliOptions.Threads, OutOption,
+        };
+        command.SetAction((parse, cancellationToken) => Task.FromResult(Run(parse, cancellationToken)));
+        return command;
+    }
+
+    private static int Run(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var quick = parse.GetValue(QuickOption);
+        var modelDirectory = parse.GetValue(CliOptions.Model) ?? VideoGenerator.DefaultModelDirectory;
+        var repetitions = parse.GetValue(RepetitionsOption) ?? (quick ? 2 : 3);
+        var jsonPath = parse.GetValue(OutOption);
         var execution = new ExecutionOptions
         {
-            Device = command.Get("device") == "cuda" ? ExecutionDevice.Cuda : ExecutionDevice.Cpu,
-            IntraOpThreads = command.GetInt("threads") ?? 0,
+            Device = parse.GetValue(CliOptions.Device) == "cuda" ? ExecutionDevice.Cuda : ExecutionDevice.Cpu,
+            IntraOpThreads = parse.GetValue(CliOptions.Threads),
         };
         var manifest = ModelManifest.Load(modelDirectory);
         var options = new VideoGenerationOptions
         {
-            Frames = command.GetInt("frames") ?? (quick ? 4 : manifest.DefaultFrames),
-            Height = command.GetInt("height") ?? (quick ? 64 : manifest.DefaultHeight),
-            Width = command.GetInt("width") ?? (quick ? 64 : manifest.DefaultWidth),
-            Steps = command.GetInt("steps") ?? (quick ? 3 : 25),
-            DecodeChunkSize = command.GetInt("decode-chunk"),
+            Frames = parse.GetValue(FramesOption) ?? (quick ? 4 : manifest.DefaultFrames),
+            Height = parse.GetValue(HeightOption) ?? (quick ? 64 : manifest.DefaultHeight),
+            Width = parse.GetValue(WidthOption) ?? (quick ? 64 : manifest.DefaultWidth),
+            Steps = parse.GetValue(StepsOption) ?? (quick ? 3 : new VideoGenerationOptions().Steps),
+            DecodeChunkSize = parse.GetValue(CliOptions.DecodeChunk),
             Seed = 1,
         };
-        command.RejectUnknown();
         options.Validate();
         if (repetitions < 1)
         {
@@ -47,7 +71,7 @@ internal static class BenchCommand
         }
 
         var image = RgbImage.Load(GenerateCommand.SampleImage);
-        var analysis = CostAnalyzer.AnalyzeUNet(OnnxModelFile.Read(manifest.PathOf(modelDirectory, ModelNames.UNet)),
+        var analysis = VcutModeComparison.Compare(OnnxModelFile.Read(manifest.PathOf(modelDirectory, ModelNames.UNet)),
             1, options.GuidanceEnabled, options.Frames!.Value, options.Height!.Value / 8, options.Width!.Value / 8, options.Steps);
         var generators = Modes.ToDictionary(m => m, m => VideoGenerator.Open(modelDirectory, execution, m));
         try

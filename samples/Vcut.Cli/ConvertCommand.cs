@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Vcut.Graph.Convert;
@@ -9,36 +10,53 @@ namespace Vcut.Cli;
 /// <summary><c>vcut convert</c>: a diffusers SVD snapshot (safetensors + config.json) to a Vcut model directory.</summary>
 internal static class ConvertCommand
 {
-    public const string Usage = """
-          convert --from SNAPSHOT_DIR --out DIR [--fp16] [--attention plain|fused] [--external-data auto|always|never]
-              Convert a diffusers SVD snapshot (unet/, vae/, image_encoder/ with config.json and safetensors) into a
-              model directory, in C#. --fp16: float16 weights and compute behind float32 inputs and outputs.
-              Graphs above 1 GiB (auto) keep their weights in model.onnx.data next to model.onnx.
-        """;
+    private static readonly ConversionOptions Defaults = new();
 
-    public static int Run(CommandLine command, CancellationToken cancellationToken)
+    private static readonly Option<string> FromOption = CliOptions.PathOption(new Option<string>("--from")
     {
-        var source = command.Require("from");
-        var output = command.Require("out");
+        Description = "A diffusers SVD snapshot: unet/, vae/, image_encoder/ with config.json and safetensors",
+        HelpName = "SNAPSHOT_DIR",
+        Required = true,
+    });
+    private static readonly Option<string> OutOption = CliOptions.PathOption(new Option<string>("--out") { Description = "The model directory to write", HelpName = "DIR", Required = true });
+    private static readonly Option<bool> Fp16Option = new("--fp16") { Description = "float16 weights and compute behind float32 inputs and outputs" };
+    private static readonly Option<string> AttentionOption = CliOptions.Choice(new Option<string>("--attention")
+    {
+        Description = "How attention is written",
+        DefaultValueFactory = _ => Defaults.Attention.ToString().ToLowerInvariant(),
+    }, "plain", "fused");
+    private static readonly Option<string> ExternalDataOption = CliOptions.Choice(new Option<string>("--external-data")
+    {
+        Description = "Weights in model.onnx.data next to model.onnx: auto for graphs above 1 GiB",
+        DefaultValueFactory = _ => Defaults.ExternalData.ToString().ToLowerInvariant(),
+    }, "auto", "always", "never");
+
+    /// <summary>The command, with its options and help.</summary>
+    public static Command Create()
+    {
+        var command = new Command("convert", "Convert a diffusers SVD snapshot (safetensors + config.json) into a model directory, in C#.")
+        {
+            FromOption, OutOption, Fp16Option, AttentionOption, ExternalDataOption,
+        };
+        command.SetAction((parse, cancellationToken) => Task.FromResult(Run(parse, cancellationToken)));
+        return command;
+    }
+
+    private static int Run(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var source = parse.GetValue(FromOption)!;
+        var output = parse.GetValue(OutOption)!;
         var options = new ConversionOptions
         {
-            Precision = command.Flag("fp16") ? GraphPrecision.Float16 : GraphPrecision.Float32,
-            Attention = command.Get("attention") switch
+            Precision = parse.GetValue(Fp16Option) ? GraphPrecision.Float16 : GraphPrecision.Float32,
+            Attention = parse.GetValue(AttentionOption) == "plain" ? AttentionForm.Plain : AttentionForm.Fused,
+            ExternalData = parse.GetValue(ExternalDataOption) switch
             {
-                null => SvdBuildOptions.DefaultAttention,
-                "plain" => AttentionForm.Plain,
-                "fused" => AttentionForm.Fused,
-                var other => throw new UsageException($"--attention expects 'plain' or 'fused', got '{other}'."),
-            },
-            ExternalData = command.Get("external-data") switch
-            {
-                null or "auto" => ExternalDataPolicy.Auto,
                 "always" => ExternalDataPolicy.Always,
                 "never" => ExternalDataPolicy.Never,
-                var other => throw new UsageException($"--external-data expects 'auto', 'always' or 'never', got '{other}'."),
+                _ => ExternalDataPolicy.Auto,
             },
         };
-        command.RejectUnknown();
 
         var clock = Stopwatch.StartNew();
         var progress = new ConsoleProgress(clock);

@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Quality;
@@ -13,37 +15,47 @@ namespace Vcut.Cli;
 /// </summary>
 internal static class EvaluateCommand
 {
-    public const string Usage = """
-          evaluate --images FOLDER [--model DIR] [--frames F] [--steps S] [--height H] [--width W] [--fps N]
-                   [--motion-bucket N] [--noise-aug X] [--min-guidance G] [--max-guidance G] [--seed N]
-                   [--vcut off|paper|exact] [--threads N] [--motion-buckets 10,127,250] [--json FILE]
-              Every picture of FOLDER (png, jpg, jpeg, bmp, gif, webp; sorted by name) to a video at each of
-              --motion-buckets (and at --motion-bucket, default 127, which gives the main figures), each scored against
-              the picture: first-frame PSNR, motion-fit PSNR (later frames against the best zoom + shift of the picture)
-              and motion (mean frame difference, camera displacement in pixels). Prints a table per picture, the
-              averages, the mean motion per bucket and the ratio of motion at the highest to the lowest bucket;
-              --json FILE writes it all. Exit code 1 for an empty folder or an unreadable picture. See docs/quality.md.
-        """;
-
-    /// <summary>The options that take no value (here <c>--json</c> takes a file name).</summary>
-    public static readonly HashSet<string> Flags = ["help", "allow-cpu-fallback"];
-
     private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
 
-    public static int Run(CommandLine command, CancellationToken cancellationToken)
+    private static readonly Option<string> ImagesOption = CliOptions.PathOption(new Option<string>("--images")
     {
-        var folder = command.Require("images");
-        var modelDirectory = command.Get("model") ?? VideoGenerator.DefaultModelDirectory;
-        var options = GenerateCommand.ReadOptions(command, allowLatents: false);
-        var execution = GenerateCommand.ReadExecution(command);
-        var vcut = command.Get("vcut") is { } mode ? Program.ParseVcut(mode, "vcut") : (Vcut.Graph.Builders.VcutMode?)null;
-        var buckets = ParseBuckets(command.Get("motion-buckets"));
-        var jsonPath = command.Get("json");
-        command.RejectUnknown();
-        if (command.Positional.Count > 0)
+        Description = $"A folder of pictures ({string.Join(", ", Extensions)}; sorted by name)",
+        HelpName = "FOLDER",
+        Required = true,
+    });
+    private static readonly Option<string?> BucketsOption = new("--motion-buckets")
+    {
+        Description = $"Motion buckets each picture is also generated at ({string.Join(',', VideoEvaluator.DefaultMotionBuckets)})",
+        HelpName = "B1,B2,...",
+    };
+    private static readonly Option<string?> JsonOption = CliOptions.PathOption(new Option<string?>("--json") { Description = "Write every figure to this JSON file", HelpName = "FILE" });
+    private static readonly Option<string?> VcutOption = CliOptions.Vcut("--vcut", "VCUT mode (the directory's own; an original UNet is rewritten in memory)");
+
+    /// <summary>The command, with its options and help.</summary>
+    public static Command Create()
+    {
+        var command = new Command("evaluate",
+            "Every picture of --images to a video at each of --motion-buckets (and at --motion-bucket, which gives the main figures), " +
+            "each scored against the picture: first-frame PSNR, motion-fit PSNR (later frames against the best zoom + shift of the " +
+            "picture) and motion (mean frame difference, camera displacement in pixels). Prints a table per picture, the averages, " +
+            "the mean motion per bucket and the ratio of motion at the highest to the lowest bucket. Exit code 1 for an empty folder " +
+            "or an unreadable picture. See docs/quality.md.")
         {
-            throw new UsageException($"evaluate takes no positional arguments, got '{command.Positional[0]}'.");
-        }
+            ImagesOption, CliOptions.Model, BucketsOption, JsonOption, VcutOption,
+        }.With(CliOptions.Video, CliOptions.Execution);
+        command.SetAction((parse, cancellationToken) => Task.FromResult(Run(parse, cancellationToken)));
+        return command;
+    }
+
+    private static int Run(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var folder = parse.GetValue(ImagesOption)!;
+        var modelDirectory = parse.GetValue(CliOptions.Model) ?? VideoGenerator.DefaultModelDirectory;
+        var options = CliOptions.ReadVideo(parse);
+        var execution = CliOptions.ReadExecution(parse);
+        var vcut = parse.GetValue(VcutOption) is { } mode ? CliOptions.ParseVcut(mode) : (Vcut.Graph.Vcut.VcutMode?)null;
+        var buckets = ParseBuckets(parse.GetValue(BucketsOption));
+        var jsonPath = parse.GetValue(JsonOption);
 
         // Bad data before any video: a missing or empty folder, a picture that does not decode (named in the message).
         var pictures = ListPictures(folder);

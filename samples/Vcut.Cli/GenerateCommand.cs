@@ -1,9 +1,9 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Io;
 using Vcut.Runtime.Pipeline;
-using Vcut.Runtime.Sessions;
 using Vcut.Runtime.Video;
 
 namespace Vcut.Cli;
@@ -14,23 +14,51 @@ internal static class GenerateCommand
     /// <summary>The picture used when no <c>--image</c> is given.</summary>
     public static string SampleImage => Path.Combine(AppContext.BaseDirectory, "assets", "sample.png");
 
-    public static async Task<int> RunAsync(CommandLine command, CancellationToken cancellationToken)
+    private static readonly Option<string?> ImageOption = CliOptions.PathOption(new Option<string?>("--image") { Description = "The picture (a bundled sample picture)", HelpName = "PATH" });
+    private static readonly Option<string> OutOption = CliOptions.PathOption(new Option<string>("--out")
     {
-        var modelDirectory = command.Get("model") ?? VideoGenerator.DefaultModelDirectory;
-        var imagePath = command.Get("image") ?? SampleImage;
-        var output = command.Get("out") ?? DefaultOutput;
-        var latentsPath = command.Get("latents");
-        var options = ReadOptions(command);
-        var maxPixels = ReadMaxPixels(command);
-        var writing = ReadWriteOptions(command, options);
-        var execution = ReadExecution(command);
-        var vcut = command.Get("vcut") is { } mode ? Program.ParseVcut(mode, "vcut") : (Vcut.Graph.Builders.VcutMode?)null;
-        command.RejectUnknown();
+        Description = "The video: .gif an animated GIF (no external program), .mp4 H.264 through ffmpeg, no extension a folder of PNG frames",
+        HelpName = "FILE.gif|FILE.mp4|DIR",
+        DefaultValueFactory = _ => DefaultOutput,
+    });
+    private static readonly Option<string?> LatentsOption = CliOptions.PathOption(new Option<string?>("--latents")
+    {
+        Description = "Initial latents (frames, 4, H/8, W/8) instead of drawn ones, to reproduce a run of another implementation",
+        HelpName = "FILE.npy",
+    });
+    private static readonly Option<string?> VcutOption = CliOptions.Vcut("--vcut", "VCUT mode (the directory's own; an original UNet is rewritten in memory)");
+
+    /// <summary>The command, with its options and help.</summary>
+    public static Command Create()
+    {
+        var command = new Command("generate",
+            "One image to one video. Without --model: the embedded tiny model; without --image: the bundled sample picture. " +
+            "The extension of --out chooses the format.")
+        {
+            CliOptions.Model, ImageOption, OutOption, LatentsOption, VcutOption,
+        }.With(CliOptions.Video, CliOptions.Writing, CliOptions.Execution);
+        command.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var modelDirectory = parse.GetValue(CliOptions.Model) ?? VideoGenerator.DefaultModelDirectory;
+        var imagePath = parse.GetValue(ImageOption) ?? SampleImage;
+        var output = parse.GetValue(OutOption)!;
+        var latentsPath = parse.GetValue(LatentsOption);
+        // --latents: only the shape here (its frames are the video's unless --frames says otherwise); the values are
+        // read once the shape has been checked against the model.
+        var latentShape = latentsPath is null ? null : LatentsShape(latentsPath);
+        var options = CliOptions.ReadVideo(parse, latentShape is [>= 1 and <= int.MaxValue, ..] ? (int)latentShape[0] : null);
+        var maxPixels = CliOptions.ReadMaxPixels(parse);
+        var writing = CliOptions.ReadWriting(parse, options);
+        var execution = CliOptions.ReadExecution(parse);
+        var vcut = parse.GetValue(VcutOption) is { } mode ? CliOptions.ParseVcut(mode) : (Vcut.Graph.Vcut.VcutMode?)null;
         // Before the model runs, cheapest first: an unknown extension, a missing ffmpeg or a folder that cannot be
         // written, a picture too large (read from its header) or latents of the wrong shape should not cost a video.
         VideoFileWriter.EnsureCanWrite(output, writing);
         var (imageWidth, imageHeight) = RgbImage.ReadSize(imagePath, maxPixels);
-        var latentShape = latentsPath is null ? null : LatentsShape(latentsPath);
 
         using var generator = VideoGenerator.Open(modelDirectory, execution, vcut);
         if (latentsPath is not null)
@@ -82,77 +110,6 @@ internal static class GenerateCommand
         return string.Create(CultureInfo.InvariantCulture, $"{format}, {new FileInfo(written).Length / 1024.0:F1} KiB");
     }
 
-    /// <summary>--max-megapixels: the largest picture decoded (RgbImage.DefaultMaxPixels, 100 megapixels, by default).</summary>
-    internal static long ReadMaxPixels(CommandLine command)
-    {
-        var megapixels = command.GetFloat("max-megapixels");
-        if (megapixels is null)
-        {
-            return RgbImage.DefaultMaxPixels;
-        }
-        if (!(megapixels > 0) || !float.IsFinite(megapixels.Value) || megapixels > 100_000)
-        {
-            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
-                $"--max-megapixels expects a number of megapixels above 0 and at most 100000, got {megapixels}."));
-        }
-        return Math.Max(1, (long)(megapixels.Value * 1e6));
-    }
-
-    /// <summary>How the video file is written: the playback rate is the --fps the model is conditioned on.</summary>
-    internal static VideoWriteOptions ReadWriteOptions(CommandLine command, VideoGenerationOptions options)
-    {
-        var dithering = (command.Get("dither") ?? "floyd-steinberg") switch
-        {
-            "floyd-steinberg" => GifDithering.FloydSteinberg,
-            "ordered" => GifDithering.Ordered,
-            "none" => GifDithering.None,
-            var other => throw new UsageException($"--dither expects 'floyd-steinberg', 'ordered' or 'none', got '{other}'."),
-        };
-        var writing = new VideoWriteOptions { Fps = options.Fps, GifDithering = dithering, FfmpegPath = command.Get("ffmpeg") };
-        try
-        {
-            writing.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
-        }
-        return writing;
-    }
-
-    internal static VideoGenerationOptions ReadOptions(CommandLine command, bool allowLatents = true)
-    {
-        var options = new VideoGenerationOptions
-        {
-            Frames = command.GetInt("frames"),
-            Steps = command.GetInt("steps") ?? 25,
-            Height = command.GetInt("height"),
-            Width = command.GetInt("width"),
-            Fps = command.GetFloat("fps") ?? 7,
-            MotionBucketId = command.GetFloat("motion-bucket") ?? 127,
-            NoiseAugStrength = command.GetFloat("noise-aug") ?? 0.02f,
-            MinGuidanceScale = command.GetFloat("min-guidance") ?? 1f,
-            MaxGuidanceScale = command.GetFloat("max-guidance") ?? 3f,
-            DecodeChunkSize = command.GetInt("decode-chunk"),
-            Seed = command.GetUInt64("seed", 0),
-        };
-        // --latents: only the shape here (its frames are the video's unless --frames says otherwise); the values are
-        // read once the shape has been checked against the model (see RunAsync).
-        if (allowLatents && command.Get("latents") is { } latentsPath && options.Frames is null && LatentsShape(latentsPath) is [>= 1 and <= int.MaxValue, ..] shape)
-        {
-            options = options with { Frames = (int)shape[0] };
-        }
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
-        }
-        return options;
-    }
-
     /// <summary>
     /// The shape of a --latents file, read from its header (values unread): (frames, channels, h, w), the reference
     /// pipeline's leading batch of one dropped.
@@ -167,34 +124,6 @@ internal static class GenerateCommand
         return shape.Length == 4
             ? shape
             : throw new InvalidDataException($"--latents '{path}' has shape {NpyFile.ShapeText(shape)}; expected (frames, latent channels, height/8, width/8), optionally with a leading batch of 1.");
-    }
-
-    internal static ExecutionOptions ReadExecution(CommandLine command)
-    {
-        var device = (command.Get("device") ?? "cpu") switch
-        {
-            "cpu" => ExecutionDevice.Cpu,
-            "cuda" => ExecutionDevice.Cuda,
-            var other => throw new UsageException($"--device expects 'cpu' or 'cuda', got '{other}'."),
-        };
-        var execution = new ExecutionOptions
-        {
-            Device = device,
-            CudaDeviceId = command.GetInt("cuda-device") ?? 0,
-            AllowCpuFallback = command.Flag("allow-cpu-fallback"),
-            IntraOpThreads = command.GetInt("threads") ?? 0,
-        };
-        if (execution.IntraOpThreads < 0 || execution.IntraOpThreads > ExecutionOptions.MaxIntraOpThreads)
-        {
-            throw new UsageException(
-                $"--threads {execution.IntraOpThreads} is outside 0 to {ExecutionOptions.MaxIntraOpThreads} ({ExecutionOptions.ThreadsPerProcessor} × the {Environment.ProcessorCount} processor(s) " +
-                "this process may use; more threads only contend for the cores); leave it out for one thread per physical core.");
-        }
-        if (execution.CudaDeviceId < 0)
-        {
-            throw new UsageException($"--cuda-device expects a device number of 0 or more, got {execution.CudaDeviceId}.");
-        }
-        return execution;
     }
 
     /// <summary>One status line, rewritten in place when the error stream is a terminal.</summary>

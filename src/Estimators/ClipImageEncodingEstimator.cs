@@ -8,7 +8,7 @@ namespace Vcut.MLNet;
 /// Stage 1, CLIP image encoding (<c>mlContext.Transforms.EncodeClipImage</c>): maps an image column to the CLIP image
 /// embedding, <c>Vector&lt;Single, 1, D&gt;</c> (the image encoder's <c>image_embeds</c> output as ML.NET's
 /// <c>ApplyOnnxModel</c> types it). Built on ML.NET: the pre-processing is <see cref="ClipImagePreprocessingEstimator"/>
-/// (the spec's anti-aliased resize, which ML.NET's image transforms cannot reproduce), the encoder call is ML.NET's own
+/// (the SVD pipeline's anti-aliased resize, docs/svd.md §7 step 1, which ML.NET's image transforms cannot reproduce), the encoder call is ML.NET's own
 /// <c>ApplyOnnxModel</c> on the model directory's <c>image_encoder/model.onnx</c>, with the options' GPU settings. The
 /// column names <c>pixel_values</c> and <c>image_embeds</c> (the encoder's own names, which <c>ApplyOnnxModel</c>
 /// requires) are used inside and must not be input columns.

@@ -6,7 +6,7 @@ namespace Vcut.MLNet;
 
 /// <summary>
 /// Stage 1a, CLIP pre-processing (<c>mlContext.Transforms.PreprocessClipImage</c>): maps an image column to the CLIP
-/// encoder's input, <c>Vector&lt;Single, 3, 224, 224&gt;</c>, exactly as the SVD pipeline prepares it (spec §7 step 1:
+/// encoder's input, <c>Vector&lt;Single, 3, 224, 224&gt;</c>, exactly as the SVD pipeline prepares it (docs/svd.md §7 step 1:
 /// anti-aliased resize by Gaussian blur then bicubic with aligned corners, then CLIP's mean and standard deviation). Runs
 /// no model. ML.NET's <c>ResizeImages</c> and <c>ExtractPixels</c> cannot give these numbers (docs/mlnet.md), so this
 /// stage uses the runtime's preprocessor.

@@ -7,7 +7,7 @@ namespace Vcut.MLNet;
 /// <summary>
 /// Stage 2, the conditioning latent (<c>mlContext.Transforms.EncodeConditioningLatent</c>): maps an image column to the
 /// VAE latent of the conditioning image, <c>Vector&lt;Single, C, H/8, W/8&gt;</c> (Lanczos resize to the video size,
-/// [−1, 1], noise augmentation drawn first from the seed's stream, VAE encoder mean; spec §7 step 3).
+/// [−1, 1], noise augmentation drawn first from the seed's stream, VAE encoder mean; docs/svd.md §7 step 3).
 /// </summary>
 public sealed class ConditioningLatentEstimator : VcutRowEstimator<ConditioningLatentTransformer>
 {

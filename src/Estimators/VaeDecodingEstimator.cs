@@ -7,7 +7,7 @@ namespace Vcut.MLNet;
 /// <summary>
 /// Stage 5, VAE decoding (<c>mlContext.Transforms.DecodeVideo</c>): maps a video latents column
 /// (<see cref="VideoDenoisingEstimator"/>) to the video, <c>Vector&lt;Single, F, 3, H, W&gt;</c> in [0, 1], decoded in
-/// chunks of <see cref="VcutOptions.DecodeChunkSize"/> frames (spec §7 step 7).
+/// chunks of <see cref="VcutOptions.DecodeChunkSize"/> frames (docs/svd.md §7 step 7).
 /// </summary>
 public sealed class VaeDecodingEstimator : VcutRowEstimator<VaeDecodingTransformer>
 {

@@ -2,6 +2,7 @@ using Vcut.Graph.Builders;
 using GenerationOptions = Vcut.Runtime.Pipeline.VideoGenerationOptions;
 using RuntimeDevice = Vcut.Runtime.Sessions.ExecutionDevice;
 using RuntimeExecution = Vcut.Runtime.Sessions.ExecutionOptions;
+using Vcut.Graph.Vcut;
 
 namespace Vcut.MLNet;
 

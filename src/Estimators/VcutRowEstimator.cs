@@ -35,7 +35,7 @@ public abstract class VcutRowEstimator<TTransformer> : IEstimator<TTransformer>
     /// <exception cref="DirectoryNotFoundException">The model directory does not exist (the message names the path).</exception>
     /// <exception cref="InvalidDataException">The directory is not a Vcut model directory, or a model does not match the pipeline.</exception>
     /// <exception cref="ArgumentException">The options do not fit the model.</exception>
-    /// <exception cref="InvalidOperationException">A GPU was asked for, CUDA cannot start, and <see cref="VcutOptions.FallbackToCpu"/> is off.</exception>
+    /// <exception cref="InvalidOperationException">A GPU was asked for, CUDA cannot start, and <see cref="VcutOptions.FallbackToCpu"/> is off; or a VCUT mode the directory cannot give.</exception>
     public TTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -52,6 +52,7 @@ public abstract class VcutRowEstimator<TTransformer> : IEstimator<TTransformer>
     /// <exception cref="DirectoryNotFoundException">The model directory does not exist.</exception>
     /// <exception cref="InvalidDataException">The directory is not a Vcut model directory.</exception>
     /// <exception cref="ArgumentException">The options do not fit the model.</exception>
+    /// <exception cref="InvalidOperationException">A VCUT mode the directory cannot give.</exception>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);

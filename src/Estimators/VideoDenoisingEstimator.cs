@@ -8,7 +8,7 @@ namespace Vcut.MLNet;
 /// Stage 4, denoising (<c>mlContext.Transforms.DenoiseVideo</c>): maps a conditioning latent column
 /// (<see cref="ConditioningLatentEstimator"/>) and a conditioning cache column (<see cref="ConditioningCacheEstimator"/>)
 /// to the denoised video latents, <c>Vector&lt;Single, F, C, H/8, W/8&gt;</c> (Euler–Karras sampling with v-prediction and
-/// frame-wise guidance, spec §7 steps 4–6). The initial noise continues the seed's stream after the conditioning image's
+/// frame-wise guidance, docs/svd.md §7 steps 4–6). The initial noise continues the seed's stream after the conditioning image's
 /// noise, so the chained stages give the same video as <see cref="VcutVideoEstimator"/>.
 /// </summary>
 public sealed class VideoDenoisingEstimator : VcutRowEstimator<VideoDenoisingTransformer>

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Onnx;
+using Vcut.Graph.Names;
 using Vcut.MLNet.Models;
 using Vcut.MLNet.Persistence;
 using Vcut.Runtime.Sessions;
@@ -17,8 +18,8 @@ namespace Vcut.MLNet;
 public sealed class ClipImageEncodingTransformer : ITransformer, IDisposable, ISavableVcutTransformer
 {
     internal const string Kind = "clip-encoding";
-    internal const string PixelColumn = "pixel_values";
-    internal const string EmbeddingColumn = "image_embeds";
+    internal const string PixelColumn = GraphPorts.PixelValues;
+    internal const string EmbeddingColumn = GraphPorts.ImageEmbeds;
 
     private readonly ClipImagePreprocessingTransformer _preprocessing;
     private readonly OnnxTransformer _encoder;

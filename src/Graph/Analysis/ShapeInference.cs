@@ -10,7 +10,7 @@ namespace Vcut.Graph.Analysis;
 /// single-output op is assumed to keep its first input's shape (true of the element-wise and normalisation
 /// contrib ops) and is listed in <see cref="AssumedOps"/>.
 /// </summary>
-public sealed class ShapeInference
+internal sealed class ShapeInference
 {
     private readonly Dictionary<string, long[]> _shapes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long[]> _values = new(StringComparer.Ordinal);

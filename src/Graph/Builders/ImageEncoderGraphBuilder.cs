@@ -1,14 +1,15 @@
 using Onnx;
 using Vcut.Graph.Architecture;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 
 namespace Vcut.Graph.Builders;
 
 /// <summary>
-/// Emits transformers' <c>CLIPVisionModelWithProjection</c> (spec §5): <c>pixel_values</c> (B, 3, 224, 224),
+/// Emits transformers' <c>CLIPVisionModelWithProjection</c> (docs/svd.md §5): <c>pixel_values</c> (B, 3, 224, 224),
 /// CLIP-normalised → <c>image_embeds</c> (B, projection_dim), not L2-normalised.
 /// </summary>
-public static class ImageEncoderGraphBuilder
+internal static class ImageEncoderGraphBuilder
 {
     /// <summary>
     /// Builds the image-encoder graph (keys <c>vision_model.*</c> and <c>visual_projection</c>), parameters stored as
@@ -23,7 +24,7 @@ public static class ImageEncoderGraphBuilder
         var nn = new NnLayers(g, attention);
         var f32 = TensorProto.Types.DataType.Float;
         var hidden = config.HiddenSize;
-        var pixels = g.Input("pixel_values", f32, "batch", 3, config.ImageSize, config.ImageSize);
+        var pixels = g.Input(GraphPorts.PixelValues, f32, "batch", 3, config.ImageSize, config.ImageSize);
         OnnxValue pooled;
         using (g.Enter("vision_model"))
         {
@@ -60,7 +61,7 @@ public static class ImageEncoderGraphBuilder
             pooled = nn.LayerNorm(classOutput, "post_layernorm", hidden, config.LayerNormEps);
         }
         var embeds = nn.Linear(pooled, "visual_projection", hidden, config.ProjectionDim, bias: false);
-        g.Output(embeds, "image_embeds", f32, "batch", config.ProjectionDim);
+        g.Output(embeds, GraphPorts.ImageEmbeds, f32, "batch", config.ProjectionDim);
         return g.ToModel(17, "CLIP ViT vision tower with projection (CLIPVisionModelWithProjection), built by Vcut.MLNet");
     }
 }

@@ -1,18 +1,20 @@
 using Onnx;
 using Vcut.Graph.Architecture;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
+using Vcut.Graph.Vcut;
 using Vcut.Graph.Weights;
 
 namespace Vcut.Graph.Builders;
 
 /// <summary>
-/// Emits <c>UNetSpatioTemporalConditionModel</c> as ONNX (spec §2): <c>sample</c> (N, F, in, h, w),
+/// Emits <c>UNetSpatioTemporalConditionModel</c> as ONNX (docs/svd.md §2): <c>sample</c> (N, F, in, h, w),
 /// <c>timestep</c> (1), <c>encoder_hidden_states</c> (N, 1, cross), <c>added_time_ids</c> (N, 3) →
 /// <c>out_sample</c> (N, F, out, h, w), with N, F, h and w dynamic. In a VCUT mode the cross-attentions are
 /// not computed: the UNet takes their cached constants (one (N, C) input per site, see
 /// <see cref="CrossAttentionSite.CacheName"/>) instead of <c>encoder_hidden_states</c>.
 /// </summary>
-public sealed class UNetGraphBuilder
+internal sealed class UNetGraphBuilder
 {
     private const float TransformerNormEps = 1e-6f;
     private const float CrossAttnResnetEps = 1e-6f;
@@ -56,13 +58,13 @@ public sealed class UNetGraphBuilder
     {
         var c = _config;
         var f32 = TensorProto.Types.DataType.Float;
-        var sample = _g.Input("sample", f32, "batch", "frames", c.InChannels, "height", "width");
+        var sample = _g.Input(GraphPorts.Sample, f32, "batch", "frames", c.InChannels, "height", "width");
         // timestep and added_time_ids feed sinusoidal embeddings only, which stay float32 at every precision.
-        var timestep = _g.Float32Input("timestep", 1);
+        var timestep = _g.Float32Input(GraphPorts.Timestep, 1);
         OnnxValue? encoderHiddenStates = _vcut == VcutMode.Off
-            ? _g.Input("encoder_hidden_states", f32, "batch", 1, c.CrossAttentionDim)
+            ? _g.Input(GraphPorts.EncoderHiddenStates, f32, "batch", 1, c.CrossAttentionDim)
             : null;
-        var addedTimeIds = _g.Float32Input("added_time_ids", "batch", 3);
+        var addedTimeIds = _g.Float32Input(GraphPorts.AddedTimeIds, "batch", GraphPorts.AddedTimeIdCount);
         foreach (var site in CrossAttentionSite.Cached(c, _vcut))
         {
             _cached[site.Key] = _g.Input(site.CacheName, f32, "batch", site.Channels);
@@ -168,7 +170,7 @@ public sealed class UNetGraphBuilder
         x = _nn.Silu(_nn.GroupNorm(x, "conv_norm_out", channels, UNetConfig.NormGroups, 1e-5f, rank: 4));
         x = _nn.Conv(x, "conv_out", channels, c.OutChannels, [3, 3], [1, 1]);
         x = _nn.Reshape(x, _nn.ShapeConcat(_g.Int64s(-1), _frames, _nn.ShapeOf(x, 1)));
-        _g.Output(x, "out_sample", f32, "batch", "frames", c.OutChannels, "height", "width");
+        _g.Output(x, GraphPorts.OutSample, f32, "batch", "frames", c.OutChannels, "height", "width");
         return _g.ToModel(17, "Stable Video Diffusion UNet (UNetSpatioTemporalConditionModel), built by Vcut.MLNet");
     }
 
@@ -210,7 +212,7 @@ public sealed class UNetGraphBuilder
     private OnnxValue ToVideoLayout(OnnxValue x) =>
         _nn.Transpose(_nn.Reshape(x, _nn.ShapeConcat(_g.Int64s(-1), _frames, _nn.ShapeOf(x, 1))), 0, 2, 1, 3, 4);
 
-    /// <summary>TransformerSpatioTemporalModel (spec §2, ST-Tr).</summary>
+    /// <summary>TransformerSpatioTemporalModel (docs/svd.md §2, ST-Tr).</summary>
     private OnnxValue SpatioTemporalTransformer(OnnxValue x, string name, int channels, int heads) => _nn.In(name, () =>
     {
         var residual = x;

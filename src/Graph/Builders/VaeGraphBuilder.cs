@@ -1,16 +1,17 @@
 using Onnx;
 using Vcut.Graph.Architecture;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
 
 namespace Vcut.Graph.Builders;
 
 /// <summary>
-/// Emits the two halves of <c>AutoencoderKLTemporalDecoder</c> (spec §4):
+/// Emits the two halves of <c>AutoencoderKLTemporalDecoder</c> (docs/svd.md §4):
 /// the encoder <c>sample</c> (B, 3, H, W) → <c>latent_sample</c> (B, 4, H/8, W/8), the posterior mean; and the
 /// temporal decoder <c>latent_sample</c> (f, 4, h, w) + <c>num_frames</c> → <c>sample</c> (f, 3, H, W).
 /// </summary>
-public static class VaeGraphBuilder
+internal static class VaeGraphBuilder
 {
     private const float ResnetEps = 1e-6f;
     private const float TemporalEps = 1e-5f;
@@ -23,7 +24,7 @@ public static class VaeGraphBuilder
         var g = new OnnxGraphBuilder("vae_encoder", weights, storage);
         var nn = new NnLayers(g, attention);
         var f32 = TensorProto.Types.DataType.Float;
-        var sample = g.Input("sample", f32, "batch", config.InChannels, "height", "width");
+        var sample = g.Input(GraphPorts.Sample, f32, "batch", config.InChannels, "height", "width");
         var widths = config.BlockOutChannels;
         OnnxValue x;
         using (g.Enter("encoder"))
@@ -54,7 +55,7 @@ public static class VaeGraphBuilder
         // The posterior mean: the first latent_channels channels ("mode" of the diagonal Gaussian).
         var mean = g.Op("Slice", [x, g.Int64s(0), g.Int64s(config.LatentChannels), g.Int64s(1)]);
         var factor = config.DownscaleFactor;
-        g.Output(mean, "latent_sample", f32, "batch", config.LatentChannels, $"height/{factor}", $"width/{factor}");
+        g.Output(mean, GraphPorts.LatentSample, f32, "batch", config.LatentChannels, $"height/{factor}", $"width/{factor}");
         return g.ToModel(17, "Stable Video Diffusion VAE encoder (AutoencoderKLTemporalDecoder.encoder + quant_conv), built by Vcut.MLNet");
     }
 
@@ -66,8 +67,8 @@ public static class VaeGraphBuilder
         var g = new OnnxGraphBuilder("vae_decoder", weights, storage);
         var nn = new NnLayers(g, attention);
         var f32 = TensorProto.Types.DataType.Float;
-        var latent = g.Input("latent_sample", f32, "frames", config.LatentChannels, "latent_height", "latent_width");
-        var numFrames = g.Input("num_frames", TensorProto.Types.DataType.Int64);
+        var latent = g.Input(GraphPorts.LatentSample, f32, "frames", config.LatentChannels, "latent_height", "latent_width");
+        var numFrames = g.Input(GraphPorts.NumFrames, TensorProto.Types.DataType.Int64);
         var frames = nn.Unsqueeze(numFrames, 0);
         var widths = config.BlockOutChannels.Reverse().ToArray();
         OnnxValue x;
@@ -104,7 +105,7 @@ public static class VaeGraphBuilder
             video = nn.Conv(video, "time_conv_out", config.InChannels, config.InChannels, [3, 1, 1], [1, 0, 0]);
             x = nn.Reshape(nn.Transpose(video, 0, 2, 1, 3, 4), spatialShape);
         }
-        g.Output(x, "sample", f32, "frames", config.InChannels, "height", "width");
+        g.Output(x, GraphPorts.Sample, f32, "frames", config.InChannels, "height", "width");
         return g.ToModel(17, "Stable Video Diffusion temporal VAE decoder (AutoencoderKLTemporalDecoder.decoder), built by Vcut.MLNet");
     }
 

@@ -20,7 +20,7 @@ namespace Vcut.Graph.Convert;
 /// (<c>query</c>, <c>key</c>, <c>value</c>, <c>proj_attn</c>) and with 1×1-convolution shaped weights (C, C, 1, 1).
 /// Values are read from the memory-mapped files straight into the caller's buffer; F32, F16 and BF16 are accepted.
 /// </remarks>
-public sealed partial class DiffusersCheckpointWeightSource : IWeightSource, IDisposable
+internal sealed partial class DiffusersCheckpointWeightSource : IWeightSource, IDisposable
 {
     /// <summary>The part folders of a snapshot.</summary>
     public static IReadOnlyList<string> Parts { get; } = ["unet", "vae", "image_encoder"];

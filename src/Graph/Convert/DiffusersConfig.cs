@@ -11,7 +11,7 @@ namespace Vcut.Graph.Convert;
 /// field the builder cannot honour (another block type, more than one transformer layer, another activation) is
 /// refused with the file and field named.
 /// </summary>
-public static class DiffusersConfig
+internal static class DiffusersConfig
 {
     /// <summary>The UNet's diffusers class.</summary>
     public const string UNetClass = "UNetSpatioTemporalConditionModel";

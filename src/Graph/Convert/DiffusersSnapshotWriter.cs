@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
 

@@ -12,7 +12,7 @@ namespace Vcut.Graph.Convert;
 /// <param name="Shape">The shape.</param>
 /// <param name="Begin">Offset of its first byte from the start of the data section.</param>
 /// <param name="End">Offset one past its last byte from the start of the data section.</param>
-public sealed record SafetensorsTensor(string Name, string DType, long[] Shape, long Begin, long End)
+internal sealed record SafetensorsTensor(string Name, string DType, long[] Shape, long Begin, long End)
 {
     /// <summary>The number of elements (1 for a scalar).</summary>
     /// <exception cref="OverflowException">The shape's product does not fit a long (a header that lies).</exception>
@@ -35,7 +35,7 @@ public sealed record SafetensorsTensor(string Name, string DType, long[] Shape, 
 /// unmaps them before the next, so neither the file nor its resident pages accumulate in memory. Every error names
 /// the file and, where there is one, the tensor.
 /// </summary>
-public sealed class SafetensorsFile : IDisposable
+internal sealed class SafetensorsFile : IDisposable
 {
     /// <summary>Headers larger than this are refused (SVD's largest is about 200 kB).</summary>
     public const long MaxHeaderBytes = 100L << 20;

@@ -1,4 +1,5 @@
 using Onnx;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
 

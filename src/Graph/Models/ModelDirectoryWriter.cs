@@ -5,7 +5,7 @@ using Vcut.Graph.Files;
 namespace Vcut.Graph.Models;
 
 /// <summary>Writes model directories atomically.</summary>
-public static class ModelDirectoryWriter
+internal static class ModelDirectoryWriter
 {
     /// <summary>
     /// Writes <paramref name="manifest"/> and one graph per entry of its <see cref="ModelManifest.Models"/>

@@ -4,6 +4,7 @@ using Vcut.Graph.Architecture;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Files;
 using Vcut.Graph.Onnx;
+using Vcut.Graph.Vcut;
 
 namespace Vcut.Graph.Models;
 
@@ -104,6 +105,26 @@ public sealed record ModelManifest(
     }
 
     /// <summary>
+    /// The VCUT mode this directory runs in when <paramref name="requested"/> is asked for: its own when null; any mode
+    /// on a directory of the original UNet (the UNet is then rewritten in memory); only its own on a rewritten one.
+    /// The one rule both the runtime's sessions and the ML.NET stages apply.
+    /// </summary>
+    /// <param name="requested">The mode asked for, or null.</param>
+    /// <param name="directory">The directory, for the message.</param>
+    /// <exception cref="InvalidOperationException">A rewritten directory asked for another mode than it holds.</exception>
+    public VcutMode ModeToRun(VcutMode? requested, string directory)
+    {
+        var mode = requested ?? Vcut;
+        if (Vcut != VcutMode.Off && mode != Vcut)
+        {
+            throw new InvalidOperationException(
+                $"Model directory '{directory}' holds a UNet rewritten for VCUT '{Vcut.ToString().ToLowerInvariant()}'; it cannot run as " +
+                $"'{mode.ToString().ToLowerInvariant()}'. Keep the directory's own mode, or open a directory of the original UNet.");
+        }
+        return mode;
+    }
+
+    /// <summary>
     /// Checks what a manifest read from a file may get wrong: every field present, enums known, default frames and sizes
     /// in range, the architecture consistent (<see cref="SvdArchitecture.Validate"/>), and each model path a plain
     /// relative path inside the directory (no absolute path, no <c>..</c>), known by name and used once.
@@ -161,7 +182,7 @@ public sealed record ModelManifest(
         {
             throw Error("models", "is missing; expected the relative path of each graph by name");
         }
-        var known = ModelNames.For(VcutMode.Exact);
+        var known = VcutMode.Exact.ModelNamesIn();
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, relative) in Models)
         {
@@ -180,11 +201,11 @@ public sealed record ModelManifest(
             }
             seen[normal] = name;
         }
-        foreach (var name in ModelNames.For(Vcut))
+        foreach (var name in Vcut.ModelNamesIn())
         {
             if (!Models.ContainsKey(name))
             {
-                throw Error($"models.{name}", "is missing; a model directory lists " + string.Join(", ", ModelNames.For(Vcut)));
+                throw Error($"models.{name}", "is missing; a model directory lists " + string.Join(", ", Vcut.ModelNamesIn()));
             }
         }
     }

@@ -1,7 +1,9 @@
 using Onnx;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
+using Vcut.Graph.Vcut;
 using Vcut.Graph.Weights;
 
 namespace Vcut.Graph.Models;
@@ -31,7 +33,7 @@ public sealed record SvdBuildOptions(ModelPreset Preset, IWeightSource Weights, 
 {
     /// <summary>The graphs a directory built with these options holds.</summary>
     public IReadOnlyList<string> ModelNamesToBuild =>
-        ModelNames.For(Vcut);
+        Vcut.ModelNamesIn();
 
     /// <summary>Parameter and compute precision (float32 by default; float16 keeps float32 inputs and outputs).</summary>
     public GraphPrecision Precision { get; init; } = GraphPrecision.Float32;
@@ -91,7 +93,7 @@ public static class SvdModelBuilder
     /// Builds one of the four graphs by name with its parameters stored as <paramref name="storage"/> says
     /// (which must have the options' precision).
     /// </summary>
-    public static ModelProto BuildGraph(string modelName, SvdBuildOptions options, ParameterStorage storage)
+    internal static ModelProto BuildGraph(string modelName, SvdBuildOptions options, ParameterStorage storage)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(storage);

@@ -14,7 +14,7 @@ namespace Vcut.Graph.Onnx;
 /// (a memory page, so a runtime can map them directly); smaller ones at multiples of <see cref="SmallAlignment"/>
 /// (a cache line), so hundreds of biases do not each waste a page. Gaps are zero bytes.
 /// </remarks>
-public sealed class ExternalDataWriter : IDisposable
+internal sealed class ExternalDataWriter : IDisposable
 {
     /// <summary>Alignment of large tensors: one memory page.</summary>
     public const int PageAlignment = 4096;

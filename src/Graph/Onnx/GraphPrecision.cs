@@ -18,7 +18,7 @@ public enum GraphPrecision
 }
 
 /// <summary>Helpers for <see cref="GraphPrecision"/>.</summary>
-public static class GraphPrecisionExtensions
+internal static class GraphPrecisionExtensions
 {
     /// <summary>The ONNX element type of parameters and activations at this precision.</summary>
     public static TensorProto.Types.DataType ElementType(this GraphPrecision precision) => precision switch

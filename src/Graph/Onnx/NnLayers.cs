@@ -7,7 +7,7 @@ namespace Vcut.Graph.Onnx;
 /// The neural-network layers SVD is made of, written as ordinary ONNX ops onto an <see cref="OnnxGraphBuilder"/>.
 /// Each method declares its parameters under the builder's current scope with the torch layout and key names.
 /// </summary>
-public sealed class NnLayers(OnnxGraphBuilder graph, AttentionForm attentionForm)
+internal sealed class NnLayers(OnnxGraphBuilder graph, AttentionForm attentionForm)
 {
     /// <summary>The builder the layers write to.</summary>
     public OnnxGraphBuilder Graph { get; } = graph;
@@ -213,7 +213,7 @@ public sealed class NnLayers(OnnxGraphBuilder graph, AttentionForm attentionForm
 /// <param name="Key">Key projection.</param>
 /// <param name="Value">Value projection.</param>
 /// <param name="Out">Output projection.</param>
-public sealed record AttentionNames(string Query, string Key, string Value, string Out)
+internal sealed record AttentionNames(string Query, string Key, string Value, string Out)
 {
     /// <summary>diffusers' names: <c>to_q</c>, <c>to_k</c>, <c>to_v</c>, <c>to_out.0</c>.</summary>
     public static AttentionNames Diffusers { get; } = new("to_q", "to_k", "to_v", "to_out.0");

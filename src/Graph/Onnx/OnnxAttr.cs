@@ -4,7 +4,7 @@ using Onnx;
 namespace Vcut.Graph.Onnx;
 
 /// <summary>Factory for ONNX node attributes.</summary>
-public static class OnnxAttr
+internal static class OnnxAttr
 {
     /// <summary>An integer attribute.</summary>
     public static AttributeProto Int(string name, long value) =>

@@ -13,7 +13,7 @@ namespace Vcut.Graph.Onnx;
 /// external data file; at <see cref="GraphPrecision.Float16"/> the builder also computes in float16 behind float32
 /// inputs and outputs (see <see cref="Input"/>, <see cref="Output"/>, <see cref="Constant"/>).
 /// </summary>
-public sealed class OnnxGraphBuilder
+internal sealed class OnnxGraphBuilder
 {
     /// <summary>The ONNX domain of ONNX Runtime's contrib ops (fused attention).</summary>
     public const string MicrosoftDomain = "com.microsoft";

@@ -11,7 +11,7 @@ namespace Vcut.Graph.Onnx;
 /// parameter is produced. In the external case no tensor data stays in memory: one parameter at a time passes
 /// through a reused buffer, so a 6 GB UNet converts in the memory of its largest tensor.
 /// </summary>
-public sealed class ParameterStorage
+internal sealed class ParameterStorage
 {
     private float[] _values = [];
     private Half[] _halves = [];

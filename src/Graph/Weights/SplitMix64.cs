@@ -4,7 +4,7 @@ namespace Vcut.Graph.Weights;
 /// SplitMix64: a tiny, fully specified generator, so seeded weights are bit-identical on every machine and
 /// every .NET version (unlike <see cref="System.Random"/>, whose algorithm is not a contract).
 /// </summary>
-public struct SplitMix64
+internal struct SplitMix64
 {
     private ulong _state;
 

@@ -6,7 +6,7 @@ namespace Vcut.Runtime.Batch;
 /// <summary>One input of a batch: its key (a relative path with <c>/</c> separators) and the image file it names.</summary>
 /// <param name="Key">Names the input: its path relative to the input folder (or the CSV's folder); the output and the seed derive from it.</param>
 /// <param name="ImagePath">The full path of the image file.</param>
-public sealed record BatchSource(string Key, string ImagePath)
+internal sealed record BatchSource(string Key, string ImagePath)
 {
     /// <summary>
     /// Why the input cannot be made into a video, known from the listing alone (a link out of the input folder, a name
@@ -19,7 +19,7 @@ public sealed record BatchSource(string Key, string ImagePath)
 }
 
 /// <summary>Lists a batch's inputs from a folder or from a CSV file with a column of image paths.</summary>
-public static class BatchInput
+internal static class BatchInput
 {
     /// <summary>The column names looked for, in order, when a CSV file's column is not named.</summary>
     public static IReadOnlyList<string> DefaultCsvColumns { get; } = ["image", "path", "file"];

@@ -12,7 +12,7 @@ namespace Vcut.Runtime.Batch;
 /// z *= 0x94D049BB133111EB; z ^= z >> 31. Shard of a key: <c>mix(h) mod n</c>. Seed of a key:
 /// <c>mix(h XOR mix(base seed + 0x9E3779B97F4A7C15))</c>, so the seed changes with the base seed and the shard does not.
 /// </remarks>
-public static class StableHash
+internal static class StableHash
 {
     private const ulong Golden = 0x9E3779B97F4A7C15UL;
 

@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace Vcut.Runtime.Imaging;
 
 /// <summary>
-/// Turns an image into the CLIP image encoder's input exactly as the SVD pipeline does (spec §7 step 1):
+/// Turns an image into the CLIP image encoder's input exactly as the SVD pipeline does (docs/svd.md §7 step 1):
 /// [0,1] → [−1,1] → anti-aliased resize to 224×224 (Gaussian blur, then bicubic with align_corners) → [0,1] →
 /// normalised with CLIP's mean and standard deviation. The aspect ratio is squashed; nothing is cropped.
 /// </summary>

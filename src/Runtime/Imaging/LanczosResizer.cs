@@ -4,7 +4,7 @@ namespace Vcut.Runtime.Imaging;
 
 /// <summary>
 /// Resizes like PIL's <c>Image.resize(size, Image.LANCZOS)</c>, which the SVD pipeline uses for the conditioning
-/// image (spec §7 step 3): a 3-lobe Lanczos kernel whose support widens by the scale factor when downscaling (so
+/// image (docs/svd.md §7 step 3): a 3-lobe Lanczos kernel whose support widens by the scale factor when downscaling (so
 /// it also anti-aliases), weights normalised per output pixel, horizontal pass then vertical pass, each result
 /// clipped to the valid range. An axis whose size does not change is not resampled at all, as in PIL.
 /// </summary>

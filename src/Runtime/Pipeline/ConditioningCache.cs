@@ -1,4 +1,6 @@
 using Vcut.Graph.Builders;
+using Vcut.Graph.Names;
+using Vcut.Graph.Vcut;
 
 namespace Vcut.Runtime.Pipeline;
 
@@ -22,5 +24,5 @@ public sealed record ConditioningCacheEntry(string Name, int Width);
 public sealed record ConditioningCache(VcutMode Mode, int Rows, IReadOnlyList<ConditioningCacheEntry> Entries, float[] Values)
 {
     /// <summary>The name of the single entry when VCUT is off: the UNet's context input.</summary>
-    public const string ContextName = "encoder_hidden_states";
+    public const string ContextName = GraphPorts.EncoderHiddenStates;
 }

@@ -1,7 +1,7 @@
 namespace Vcut.Runtime.Pipeline;
 
 /// <summary>
-/// What one video should be: SVD's sampling settings (spec §7), immutable and validated up front by
+/// What one video should be: SVD's sampling settings (docs/svd.md, "Sampling"), immutable and validated up front by
 /// <see cref="Validate"/>. Null sizes take the model directory's defaults.
 /// </summary>
 public sealed record VideoGenerationOptions
@@ -68,6 +68,9 @@ public sealed record VideoGenerationOptions
 
     /// <summary>Whether classifier-free guidance runs (the UNet then sees 2 rows per video).</summary>
     public bool GuidanceEnabled => MaxGuidanceScale > 1f;
+
+    /// <summary>UNet batch rows per video: 2 with guidance (unconditional, conditional), else 1.</summary>
+    public int GuidanceRows => GuidanceEnabled ? 2 : 1;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and what was expected.</summary>
     public void Validate()

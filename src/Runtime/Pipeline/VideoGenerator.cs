@@ -2,8 +2,9 @@ using System.Numerics.Tensors;
 using Microsoft.ML.OnnxRuntime;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
-using Vcut.Graph.Rewriting;
+using Vcut.Graph.Names;
 using Vcut.Graph.StepCache;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Randomness;
 using Vcut.Runtime.Scheduling;
@@ -12,7 +13,7 @@ using Vcut.Runtime.Sessions;
 namespace Vcut.Runtime.Pipeline;
 
 /// <summary>
-/// SVD image-to-video (spec §7) on ONNX Runtime. Create one per model directory and reuse it: the sessions are
+/// SVD image-to-video (docs/svd.md §7) on ONNX Runtime. Create one per model directory and reuse it: the sessions are
 /// created once; each video allocates its buffers once and reuses them at every step. Safe to call from
 /// several threads at once (each call has its own buffers; the sessions are shared).
 /// </summary>
@@ -71,6 +72,13 @@ public sealed class VideoGenerator : IDisposable
     public static VideoGenerator Open(string? modelDirectory = null, ExecutionOptions? execution = null, VcutMode? vcut = null, int? stepCacheBranch = null) =>
         new(SvdSessions.Open(modelDirectory ?? DefaultModelDirectory, execution, vcut, stepCacheBranch));
 
+    /// <summary>
+    /// The shape of a video of <paramref name="options"/> on this generator's model and VCUT mode (see
+    /// <see cref="VideoShape.Resolve"/>); the options are not validated here.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size the model cannot take.</exception>
+    public VideoShape ShapeOf(VideoGenerationOptions options) => VideoShape.Resolve(Manifest, options, Vcut, _sessions.Directory);
+
     /// <summary>Generates a video from <paramref name="image"/> on a worker thread.</summary>
     public Task<GeneratedVideo> GenerateAsync(RgbImage image, VideoGenerationOptions? options = null,
         IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default) =>
@@ -85,7 +93,7 @@ public sealed class VideoGenerator : IDisposable
         ArgumentNullException.ThrowIfNull(image);
         options ??= new VideoGenerationOptions();
         options.Validate();
-        var shape = VideoShape.Resolve(Manifest, options);
+        var shape = ShapeOf(options);
         CheckMemory(shape, options, (long)image.Width * image.Height);
         using var calls = new ModelCallRecorder(_sessions, cancellationToken);
 
@@ -98,7 +106,7 @@ public sealed class VideoGenerator : IDisposable
         var conditioning = EncodeConditioningLatent(image, shape, options.NoiseAugStrength, random, calls);
         progress?.Report(new GenerationProgress(GenerationStage.EncodingLatent, 1, 1));
 
-        var cache = ComputeCache(embedding, options.GuidanceEnabled ? 2 : 1, calls);
+        var cache = ComputeCache(embedding, shape.GuidanceRows, calls);
         var latents = Denoise(cache, conditioning, shape, options, random, progress, calls);
         var frames = Decode(latents, shape, options.DecodeChunkSize ?? shape.Frames, progress, calls);
         progress?.Report(new GenerationProgress(GenerationStage.Done, 1, 1));
@@ -109,7 +117,7 @@ public sealed class VideoGenerator : IDisposable
 
     /// <summary>
     /// Stage 1 of <see cref="Generate"/>: the CLIP image embedding of <paramref name="image"/>
-    /// (<c>ProjectionDim</c> values, spec §7 steps 1–2).
+    /// (<c>ProjectionDim</c> values, docs/svd.md §7 steps 1–2).
     /// </summary>
     /// <exception cref="OperationCanceledException">Cancelled; the running model call is terminated.</exception>
     public float[] EncodeImage(RgbImage image, CancellationToken cancellationToken = default)
@@ -120,7 +128,7 @@ public sealed class VideoGenerator : IDisposable
     }
 
     /// <summary>
-    /// Stage 2 of <see cref="Generate"/>: the VAE latent of the conditioning image (latent channels × H/8 × W/8, spec §7
+    /// Stage 2 of <see cref="Generate"/>: the VAE latent of the conditioning image (latent channels × H/8 × W/8, docs/svd.md §7
     /// step 3), with the noise augmentation drawn first from the stream of <see cref="VideoGenerationOptions.Seed"/>, as
     /// <see cref="Generate"/> draws it.
     /// </summary>
@@ -130,7 +138,7 @@ public sealed class VideoGenerator : IDisposable
     {
         ArgumentNullException.ThrowIfNull(image);
         options = Validated(options);
-        var shape = VideoShape.Resolve(Manifest, options);
+        var shape = ShapeOf(options);
         using var calls = new ModelCallRecorder(_sessions, cancellationToken);
         return EncodeConditioningLatent(image, shape, options.NoiseAugStrength, new GaussianRandom(options.Seed), calls);
     }
@@ -147,11 +155,11 @@ public sealed class VideoGenerator : IDisposable
         options = Validated(options);
         RequireLength(embedding, Manifest.Architecture.ImageEncoder.ProjectionDim, "the image embedding", "the encoder's projection width");
         using var calls = new ModelCallRecorder(_sessions, cancellationToken);
-        return ComputeCache(embedding, options.GuidanceEnabled ? 2 : 1, calls);
+        return ComputeCache(embedding, options.GuidanceRows, calls);
     }
 
     /// <summary>
-    /// Stage 4 of <see cref="Generate"/>: the denoising loop (spec §7 steps 4–6), from the conditioning
+    /// Stage 4 of <see cref="Generate"/>: the denoising loop (docs/svd.md §7 steps 4–6), from the conditioning
     /// <paramref name="cache"/> and the <paramref name="conditioningLatent"/>, to the video latents (frames × latent
     /// channels × H/8 × W/8, not yet divided by the VAE scaling factor). The initial latents continue the stream of
     /// <see cref="VideoGenerationOptions.Seed"/> after the conditioning image's noise, as in <see cref="Generate"/>.
@@ -165,7 +173,7 @@ public sealed class VideoGenerator : IDisposable
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(conditioningLatent);
         options = Validated(options);
-        var shape = VideoShape.Resolve(Manifest, options);
+        var shape = ShapeOf(options);
         RequireLength(conditioningLatent, shape.LatentChannels * shape.LatentHeight * shape.LatentWidth, "the conditioning latent",
             $"{shape.LatentChannels}×{shape.LatentHeight}×{shape.LatentWidth} for {shape.Width}×{shape.Height}");
         CheckMemory(shape, options, 0);
@@ -180,7 +188,7 @@ public sealed class VideoGenerator : IDisposable
 
     /// <summary>
     /// Stage 5 of <see cref="Generate"/>: decodes video <paramref name="latents"/> (as <see cref="Denoise(ConditioningCache, float[], VideoGenerationOptions?, IProgress{GenerationProgress}?, CancellationToken)"/> returns
-    /// them; not modified) into frames in [0, 1], in chunks of <see cref="VideoGenerationOptions.DecodeChunkSize"/> (spec §7 step 7).
+    /// them; not modified) into frames in [0, 1], in chunks of <see cref="VideoGenerationOptions.DecodeChunkSize"/> (docs/svd.md §7 step 7).
     /// </summary>
     /// <exception cref="ArgumentException">Invalid options or latents of the wrong length.</exception>
     /// <exception cref="InsufficientMemoryException">The video's estimated memory exceeds the budget.</exception>
@@ -190,7 +198,7 @@ public sealed class VideoGenerator : IDisposable
     {
         ArgumentNullException.ThrowIfNull(latents);
         options = Validated(options);
-        var shape = VideoShape.Resolve(Manifest, options);
+        var shape = ShapeOf(options);
         RequireLength(latents, shape.Frames * shape.LatentChannels * shape.LatentHeight * shape.LatentWidth, "the video latents",
             $"{shape.Frames}×{shape.LatentChannels}×{shape.LatentHeight}×{shape.LatentWidth}");
         CheckMemory(shape, options, 0);
@@ -224,7 +232,7 @@ public sealed class VideoGenerator : IDisposable
     public MemoryEstimate EstimateMemory(VideoGenerationOptions options, long inputPixels)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var shape = VideoShape.Resolve(Manifest, options);
+        var shape = ShapeOf(options);
         return MemoryEstimate.For(Manifest.Architecture, Manifest.Attention, _sessions.ModelBytes,
             shape.Frames, shape.Height, shape.Width, options.GuidanceEnabled, options.DecodeChunkSize ?? shape.Frames, inputPixels);
     }
@@ -242,7 +250,7 @@ public sealed class VideoGenerator : IDisposable
         options = Validated(options);
         ArgumentOutOfRangeException.ThrowIfNegative(inputWidth);
         ArgumentOutOfRangeException.ThrowIfNegative(inputHeight);
-        CheckMemory(VideoShape.Resolve(Manifest, options), options, (long)inputWidth * inputHeight);
+        CheckMemory(ShapeOf(options), options, (long)inputWidth * inputHeight);
     }
 
     /// <summary>
@@ -252,7 +260,7 @@ public sealed class VideoGenerator : IDisposable
     /// <exception cref="ArgumentException">Invalid options.</exception>
     public long[] LatentShape(VideoGenerationOptions options)
     {
-        var shape = VideoShape.Resolve(Manifest, Validated(options));
+        var shape = ShapeOf(Validated(options));
         return [shape.Frames, shape.LatentChannels, shape.LatentHeight, shape.LatentWidth];
     }
 
@@ -280,7 +288,7 @@ public sealed class VideoGenerator : IDisposable
         using var pixels = new TensorBuffer(1, 3, size, size);
         ClipImagePreprocessor.Preprocess(image, pixels.Span);
         using var embeds = new TensorBuffer(1, Manifest.Architecture.ImageEncoder.ProjectionDim);
-        calls.Run(ModelNames.ImageEncoder, ["pixel_values"], [pixels.Value], ["image_embeds"], [embeds.Value]);
+        calls.Run(ModelNames.ImageEncoder, [GraphPorts.PixelValues], [pixels.Value], [GraphPorts.ImageEmbeds], [embeds.Value]);
         return embeds.Data;
     }
 
@@ -295,7 +303,7 @@ public sealed class VideoGenerator : IDisposable
         random.Fill(noise);
         TensorPrimitives.MultiplyAdd(noise, noiseAugStrength, sample.Span, sample.Span);
         using var latent = new TensorBuffer(1, shape.LatentChannels, shape.LatentHeight, shape.LatentWidth);
-        calls.Run(ModelNames.VaeEncoder, ["sample"], [sample.Value], ["latent_sample"], [latent.Value]);
+        calls.Run(ModelNames.VaeEncoder, [GraphPorts.Sample], [sample.Value], [GraphPorts.LatentSample], [latent.Value]);
         return latent.Data;
     }
 
@@ -340,7 +348,7 @@ public sealed class VideoGenerator : IDisposable
     private float[] Denoise(ConditioningCache cache, float[] conditioning, VideoShape shape, VideoGenerationOptions options,
         GaussianRandom random, IProgress<GenerationProgress>? progress, ModelCallRecorder calls)
     {
-        var rows = options.GuidanceEnabled ? 2 : 1; // with guidance: row 0 unconditional (zeros), row 1 conditional
+        var rows = shape.GuidanceRows; // with guidance: row 0 unconditional (zeros), row 1 conditional
         if (cache.Mode != Vcut || cache.Rows != rows || !cache.Entries.SequenceEqual(CacheEntries)
             || cache.Values.Length != rows * cache.Entries.Sum(e => e.Width))
         {
@@ -405,7 +413,7 @@ public sealed class VideoGenerator : IDisposable
         var memory = OrtMemoryInfo.DefaultInstance;
 
         // Two bindings of the same buffers: every row, and the conditional row alone (the steps after guidance ends).
-        string[] names = ["sample", "timestep", "added_time_ids", .. cache.Entries.Select(e => e.Name)];
+        string[] names = [GraphPorts.Sample, GraphPorts.Timestep, GraphPorts.AddedTimeIds, .. cache.Entries.Select(e => e.Name)];
         OrtValue[] allRows = [sample.Value, timestep.Value, timeIds.Value, .. conditioningValues];
         using var conditionalValues = new DisposableList<OrtValue>();
         OrtValue[] conditionalOnly = allRows;
@@ -426,9 +434,9 @@ public sealed class VideoGenerator : IDisposable
 
         // Step-level caching: the deep features of the last full step, in a buffer sized by the first full step.
         using var features = new DisposableList<OrtValue>(); // [every row, conditional row]
-        string[] unetOutputs = interval > 1 ? ["out_sample", StepCacheSplitter.FeaturesName] : ["out_sample"];
+        string[] unetOutputs = interval > 1 ? [GraphPorts.OutSample, StepCacheSplitter.FeaturesName] : [GraphPorts.OutSample];
         string[] shallowNames = [.. names, StepCacheSplitter.FeaturesName];
-        string[] velocityOnly = ["out_sample"];
+        string[] velocityOnly = [GraphPorts.OutSample];
 
         for (var step = 0; step < options.Steps; step++)
         {
@@ -505,7 +513,7 @@ public sealed class VideoGenerator : IDisposable
             using var numFrames = OrtValue.CreateTensorValueFromMemory(new long[] { count }, []);
             using var output = OrtValue.CreateTensorValueFromMemory(memory, frames.AsMemory(start * pixelFrame, count * pixelFrame),
                 [count, 3, shape.Height, shape.Width]);
-            calls.Run(ModelNames.VaeDecoder, ["latent_sample", "num_frames"], [input, numFrames], ["sample"], [output]);
+            calls.Run(ModelNames.VaeDecoder, [GraphPorts.LatentSample, GraphPorts.NumFrames], [input, numFrames], [GraphPorts.Sample], [output]);
             progress?.Report(new GenerationProgress(GenerationStage.Decoding, chunk + 1, chunks));
         }
         // x/2 + 0.5, clamped to [0, 1].
@@ -529,31 +537,5 @@ internal sealed class DisposableList<T> : List<T>, IDisposable where T : IDispos
         {
             item.Dispose();
         }
-    }
-}
-
-/// <summary>The resolved sizes of one video.</summary>
-internal sealed record VideoShape(int Frames, int Height, int Width, int LatentChannels, int LatentHeight, int LatentWidth)
-{
-    public static VideoShape Resolve(ModelManifest manifest, VideoGenerationOptions options)
-    {
-        var frames = options.Frames ?? manifest.DefaultFrames;
-        var height = options.Height ?? manifest.DefaultHeight;
-        var width = options.Width ?? manifest.DefaultWidth;
-        var factor = manifest.Architecture.Vae.DownscaleFactor;
-        if (height % factor != 0 || width % factor != 0)
-        {
-            throw new ArgumentException($"Invalid video options: {width}×{height} must be multiples of {factor}, the VAE's downscale factor.");
-        }
-        var channels = manifest.Architecture.Vae.LatentChannels;
-        // The largest buffers: the frames (F·3·H·W) and the UNet's input (rows·F·2C·h·w); each must fit one .NET array.
-        var latentPlane = (double)(height / factor) * (width / factor);
-        var largest = Math.Max((double)frames * 3 * height * width, (options.GuidanceEnabled ? 2.0 : 1.0) * frames * 2 * channels * latentPlane);
-        if (largest > Array.MaxLength)
-        {
-            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"Invalid video options: {frames} frames at {width}×{height} need {largest:0.###e0} values in one buffer, more than .NET's array limit of {Array.MaxLength:N0}; use fewer frames or a smaller size."));
-        }
-        return new VideoShape(frames, height, width, channels, height / factor, width / factor);
     }
 }

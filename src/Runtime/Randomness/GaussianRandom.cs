@@ -14,7 +14,7 @@ namespace Vcut.Runtime.Randomness;
 /// may differ in the last bit between C libraries; after rounding to float such a difference almost never shows.
 /// Not thread-safe.
 /// </remarks>
-public sealed class GaussianRandom
+internal sealed class GaussianRandom
 {
     private const double TwoToMinus53 = 1.0 / (1UL << 53);
 

@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace Vcut.Runtime.Scheduling;
 
 /// <summary>
-/// SVD's frame-wise classifier-free guidance (spec §7 steps 2 and 6): the guidance scale rises linearly over the
+/// SVD's frame-wise classifier-free guidance (docs/svd.md §7 steps 2 and 6): the guidance scale rises linearly over the
 /// frames from <see cref="MinScale"/> to <see cref="MaxScale"/>, and each frame's prediction is
 /// v = v_u + g_f·(v_c − v_u).
 /// </summary>

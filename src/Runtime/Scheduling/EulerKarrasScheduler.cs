@@ -1,7 +1,7 @@
 namespace Vcut.Runtime.Scheduling;
 
 /// <summary>
-/// SVD's scheduler (spec §7 step 5): diffusers' <c>EulerDiscreteScheduler</c> as SVD configures it — Karras sigmas
+/// SVD's scheduler (docs/svd.md §7 step 5): diffusers' <c>EulerDiscreteScheduler</c> as SVD configures it — Karras sigmas
 /// between 700 and 0.002 with ρ = 7, v-prediction, continuous timesteps 0.25·ln σ, no stochastic churn.
 /// </summary>
 /// <remarks>

@@ -2,6 +2,8 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
+using Vcut.Graph.Vcut;
 
 namespace Vcut.Runtime.Sessions;
 
@@ -12,21 +14,21 @@ internal static class ModelContract
 
     private static readonly Dictionary<string, (Port[] Inputs, Port[] Outputs)> Contracts = new()
     {
-        [ModelNames.ImageEncoder] = ([new("pixel_values", TensorElementType.Float, 4)], [new("image_embeds", TensorElementType.Float, 2)]),
-        [ModelNames.VaeEncoder] = ([new("sample", TensorElementType.Float, 4)], [new("latent_sample", TensorElementType.Float, 4)]),
+        [ModelNames.ImageEncoder] = ([new(GraphPorts.PixelValues, TensorElementType.Float, 4)], [new(GraphPorts.ImageEmbeds, TensorElementType.Float, 2)]),
+        [ModelNames.VaeEncoder] = ([new(GraphPorts.Sample, TensorElementType.Float, 4)], [new(GraphPorts.LatentSample, TensorElementType.Float, 4)]),
         [ModelNames.UNet] = (
-            [new("sample", TensorElementType.Float, 5), new("timestep", TensorElementType.Float, 1),
-             new("encoder_hidden_states", TensorElementType.Float, 3), new("added_time_ids", TensorElementType.Float, 2)],
-            [new("out_sample", TensorElementType.Float, 5)]),
+            [new(GraphPorts.Sample, TensorElementType.Float, 5), new(GraphPorts.Timestep, TensorElementType.Float, 1),
+             new(GraphPorts.EncoderHiddenStates, TensorElementType.Float, 3), new(GraphPorts.AddedTimeIds, TensorElementType.Float, 2)],
+            [new(GraphPorts.OutSample, TensorElementType.Float, 5)]),
         [ModelNames.VaeDecoder] = (
-            [new("latent_sample", TensorElementType.Float, 4), new("num_frames", TensorElementType.Int64, 0)],
-            [new("sample", TensorElementType.Float, 4)]),
+            [new(GraphPorts.LatentSample, TensorElementType.Float, 4), new(GraphPorts.NumFrames, TensorElementType.Int64, 0)],
+            [new(GraphPorts.Sample, TensorElementType.Float, 4)]),
     };
 
     private static readonly Port[] VcutUNetInputs =
     [
-        new("sample", TensorElementType.Float, 5), new("timestep", TensorElementType.Float, 1),
-        new("added_time_ids", TensorElementType.Float, 2),
+        new(GraphPorts.Sample, TensorElementType.Float, 5), new(GraphPorts.Timestep, TensorElementType.Float, 1),
+        new(GraphPorts.AddedTimeIds, TensorElementType.Float, 2),
     ];
 
     /// <summary>Throws <see cref="InvalidDataException"/> naming the model, the port and what was expected.</summary>
@@ -34,7 +36,7 @@ internal static class ModelContract
     {
         if (modelName == ModelNames.ConditioningCache)
         {
-            CheckPorts(modelName, path, "input", [new("encoder_hidden_states", TensorElementType.Float, 3)], session.InputMetadata);
+            CheckPorts(modelName, path, "input", [new(GraphPorts.EncoderHiddenStates, TensorElementType.Float, 3)], session.InputMetadata);
             return;
         }
         if (modelName == ModelNames.UNet && mode != VcutMode.Off)
@@ -43,7 +45,7 @@ internal static class ModelContract
             var fixedInputs = session.InputMetadata.Where(p => VcutUNetInputs.Any(v => v.Name == p.Key)).ToDictionary();
             CheckPorts(modelName, path, "input", VcutUNetInputs, fixedInputs);
             CheckPorts(modelName, path, "output", Contracts[modelName].Outputs, session.OutputMetadata);
-            if (session.InputMetadata.ContainsKey("encoder_hidden_states"))
+            if (session.InputMetadata.ContainsKey(GraphPorts.EncoderHiddenStates))
             {
                 throw new InvalidDataException(
                     $"Model '{modelName}' ({path}) still reads 'encoder_hidden_states': it is not a VCUT '{mode.ToString().ToLowerInvariant()}' UNet.");
@@ -93,8 +95,8 @@ internal static class ModelContract
                 throw new InvalidDataException(
                     $"Model '{modelName}' ({path}) {kind} '{port.Name}' is {metadata.ElementDataType}, expected a {port.Type} tensor.");
             }
-            // Exports declare the UNet timestep as (1) or as a scalar; both are accepted.
-            var rankOk = metadata.Dimensions.Length == port.Rank || (port.Name == "timestep" && metadata.Dimensions.Length == 0);
+            // Exports declare the UNet timestep as (1) or as a scalar; GraphPorts.IsTimestepRank says which are accepted.
+            var rankOk = port.Name == GraphPorts.Timestep ? GraphPorts.IsTimestepRank(metadata.Dimensions.Length) : metadata.Dimensions.Length == port.Rank;
             if (!rankOk)
             {
                 throw new InvalidDataException(

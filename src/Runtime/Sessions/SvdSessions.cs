@@ -3,8 +3,9 @@ using Microsoft.ML.OnnxRuntime;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Files;
 using Vcut.Graph.Models;
-using Vcut.Graph.Rewriting;
+using Vcut.Graph.Names;
 using Vcut.Graph.StepCache;
+using Vcut.Graph.Vcut;
 
 namespace Vcut.Runtime.Sessions;
 
@@ -12,7 +13,7 @@ namespace Vcut.Runtime.Sessions;
 /// The four ONNX Runtime sessions of one model directory, created once and reused for every video.
 /// Thread-safe for concurrent runs (ONNX Runtime sessions are); dispose once when done.
 /// </summary>
-public sealed class SvdSessions : IDisposable
+internal sealed class SvdSessions : IDisposable
 {
     private readonly Dictionary<string, InferenceSession> _sessions;
 
@@ -39,11 +40,14 @@ public sealed class SvdSessions : IDisposable
     /// <summary>The options the sessions were created with.</summary>
     public ExecutionOptions Execution { get; }
 
-    /// <summary>Bytes of the graphs in use and their external data files (their weights, essentially).</summary>
+    /// <summary>
+    /// Bytes of the graphs in use and their external data files (their weights, essentially); a data file shared by
+    /// two graphs (a UNet rewritten in memory and its cache) is counted once.
+    /// </summary>
     public long ModelBytes { get; }
 
     /// <summary>The session of one model (see <see cref="ModelNames"/>).</summary>
-    public InferenceSession this[string modelName] => _sessions[modelName];
+    internal InferenceSession this[string modelName] => _sessions[modelName];
 
     /// <summary>The VCUT mode the UNet runs in.</summary>
     public VcutMode Vcut { get; private init; }
@@ -59,7 +63,7 @@ public sealed class SvdSessions : IDisposable
     public StepCacheSplit? StepCache { get; private init; }
 
     /// <summary>The names of the graphs in use: the four SVD graphs, plus the conditioning cache in a VCUT mode.</summary>
-    public IReadOnlyList<string> ModelNamesInUse => ModelNames.For(Vcut);
+    public IReadOnlyList<string> ModelNamesInUse => Vcut.ModelNamesIn();
 
     /// <summary>
     /// Opens the model directory <paramref name="directory"/>: reads its manifest, creates one session per
@@ -77,14 +81,8 @@ public sealed class SvdSessions : IDisposable
         execution ??= ExecutionOptions.Cpu;
         execution.Validate();
         var manifest = ModelManifest.Load(directory);
-        var mode = vcut ?? manifest.Vcut;
-        if (manifest.Vcut != VcutMode.Off && mode != manifest.Vcut)
-        {
-            throw new InvalidOperationException(
-                $"Model directory '{directory}' holds a UNet rewritten for VCUT '{Lower(manifest.Vcut)}'; it cannot run as '{Lower(mode)}'. " +
-                "Open a directory of the original UNet instead.");
-        }
-        var names = ModelNames.For(mode);
+        var mode = manifest.ModeToRun(vcut, directory);
+        var names = mode.ModelNamesIn();
         var paths = new Dictionary<string, string>();
         foreach (var name in names)
         {
@@ -130,6 +128,14 @@ public sealed class SvdSessions : IDisposable
         var device = execution.Device;
         var sessions = new Dictionary<string, InferenceSession>();
         long modelBytes = 0;
+        // External data is counted once per folder: a UNet rewritten in memory and its conditioning cache read the
+        // same data file beside the original UNet.
+        var countedDataFolders = new HashSet<string>(StringComparer.Ordinal);
+        long DataBytesOnce(string modelPath)
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+            return countedDataFolders.Add(folder) ? ExternalDataBytes(folder) : 0;
+        }
         try
         {
             foreach (var name in split is null ? names : [.. names, StepCacheSplitter.ShallowModelName])
@@ -138,8 +144,7 @@ public sealed class SvdSessions : IDisposable
                 InferenceSession session;
                 if (rewritten.TryGetValue(name, out var bytes))
                 {
-                    // The UNet's external data is counted once, with the UNet; graphs cut from it read the same file.
-                    modelBytes += bytes.Length + (name == ModelNames.UNet ? ExternalDataBytes(paths[ModelNames.UNet]) : 0);
+                    modelBytes += bytes.Length + DataBytesOnce(paths[ModelNames.UNet]);
                     // Graphs rewritten in memory still point at the original UNet's external data file, if any.
                     var dataFolder = Path.GetDirectoryName(Path.GetFullPath(paths[ModelNames.UNet]))!;
                     (session, device) = CreateSession(origin, options =>
@@ -150,7 +155,7 @@ public sealed class SvdSessions : IDisposable
                 }
                 else
                 {
-                    modelBytes += new FileInfo(origin).Length + ExternalDataBytes(origin);
+                    modelBytes += new FileInfo(origin).Length + DataBytesOnce(origin);
                     (session, device) = CreateSession(origin, options => new InferenceSession(origin, options), execution, device);
                 }
                 sessions[name] = session;
@@ -175,14 +180,11 @@ public sealed class SvdSessions : IDisposable
         }
     }
 
-    /// <summary>The bytes of the external data files beside a model file (weights stored outside model.onnx).</summary>
-    private static long ExternalDataBytes(string modelPath)
+    /// <summary>The bytes of the external data files in a model's folder (weights stored outside model.onnx).</summary>
+    private static long ExternalDataBytes(string folder)
     {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
         return System.IO.Directory.EnumerateFiles(folder, "*.data").Sum(f => new FileInfo(f).Length);
     }
-
-    private static string Lower(VcutMode mode) => mode.ToString().ToLowerInvariant();
 
     private static (InferenceSession, ExecutionDevice) CreateSession(string path, Func<SessionOptions, InferenceSession> create,
         ExecutionOptions execution, ExecutionDevice device)

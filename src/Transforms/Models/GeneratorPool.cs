@@ -1,4 +1,5 @@
 using Vcut.Graph.Builders;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Sessions;
 

@@ -1,26 +1,17 @@
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Pipeline;
 
 namespace Vcut.MLNet.Models;
 
 /// <summary>
 /// The sizes of every column a model directory and a set of options give, read from the directory's manifest alone
-/// (no session is opened), so schemas can be checked before any model runs.
+/// (no session is opened), so schemas can be checked before any model runs. The sizes themselves are the runtime's
+/// <see cref="VideoShape"/>; this adds the directory and the ML.NET column dimensions.
 /// </summary>
-internal sealed record ModelShapes(
-    string Directory,
-    ModelManifest Manifest,
-    VcutMode Mode,
-    int Frames,
-    int Height,
-    int Width,
-    int LatentChannels,
-    int LatentHeight,
-    int LatentWidth,
-    int ProjectionDim,
-    int GuidanceRows,
-    int CacheWidth)
+internal sealed record ModelShapes(string Directory, ModelManifest Manifest, VideoShape Video)
 {
     /// <summary>The model directory the options name (the embedded default when they name none), as a full path.</summary>
     public static string DirectoryOf(VcutOptions options) =>
@@ -29,7 +20,8 @@ internal sealed record ModelShapes(
     /// <summary>Reads the manifest and resolves the sizes.</summary>
     /// <exception cref="DirectoryNotFoundException">The model directory does not exist.</exception>
     /// <exception cref="InvalidDataException">It is not a Vcut model directory.</exception>
-    /// <exception cref="ArgumentException">The options do not fit the model (size, VCUT mode).</exception>
+    /// <exception cref="ArgumentException">The options' size does not fit the model.</exception>
+    /// <exception cref="InvalidOperationException">A VCUT mode the directory cannot give (<see cref="ModelManifest.ModeToRun"/>).</exception>
     public static ModelShapes Resolve(VcutOptions options)
     {
         var directory = DirectoryOf(options);
@@ -40,40 +32,29 @@ internal sealed record ModelShapes(
                 "(the options' ModelDirectory; null for the embedded default).");
         }
         var manifest = ModelManifest.Load(directory);
-        var mode = options.Vcut ?? manifest.Vcut;
-        if (manifest.Vcut != VcutMode.Off && mode != manifest.Vcut)
-        {
-            throw new ArgumentException(
-                $"Model directory '{directory}' holds a UNet rewritten for VCUT {manifest.Vcut}; the options' Vcut = {mode} cannot run on it " +
-                "(use null to keep the directory's mode, or a directory of the original UNet).");
-        }
-        var generation = options.Generation;
-        var frames = generation.Frames ?? manifest.DefaultFrames;
-        var height = generation.Height ?? manifest.DefaultHeight;
-        var width = generation.Width ?? manifest.DefaultWidth;
-        var vae = manifest.Architecture.Vae;
-        if (height % vae.DownscaleFactor != 0 || width % vae.DownscaleFactor != 0)
-        {
-            throw new ArgumentException(
-                $"Video size {width}×{height} must be a multiple of {vae.DownscaleFactor}, the VAE's downscale factor of '{directory}'.");
-        }
-        var projection = manifest.Architecture.ImageEncoder.ProjectionDim;
-        var rows = generation.GuidanceEnabled ? 2 : 1;
-        var perRow = mode == VcutMode.Off
-            ? projection
-            : CrossAttentionSite.Cached(manifest.Architecture.UNet, mode).Sum(site => site.Channels);
-        return new ModelShapes(directory, manifest, mode, frames, height, width, vae.LatentChannels,
-            height / vae.DownscaleFactor, width / vae.DownscaleFactor, projection, rows, rows * perRow);
+        return new ModelShapes(directory, manifest, VideoShape.Resolve(manifest, options.Generation, options.Vcut, directory));
     }
 
+    /// <summary>The VCUT mode the UNet runs in.</summary>
+    public VcutMode Mode => Video.Mode;
+
+    /// <summary>Width of the CLIP image embedding.</summary>
+    public int ProjectionDim => Video.ProjectionDim;
+
+    /// <summary>UNet rows per video (2 with guidance).</summary>
+    public int GuidanceRows => Video.GuidanceRows;
+
+    /// <summary>Values of one video's conditioning cache.</summary>
+    public int CacheWidth => Video.CacheWidth;
+
     /// <summary>Frames × 3 × height × width.</summary>
-    public int[] VideoDimensions => [Frames, 3, Height, Width];
+    public int[] VideoDimensions => Video.VideoDimensions;
 
     /// <summary>Frames × latent channels × latent height × latent width.</summary>
-    public int[] VideoLatentDimensions => [Frames, LatentChannels, LatentHeight, LatentWidth];
+    public int[] VideoLatentDimensions => Video.VideoLatentDimensions;
 
     /// <summary>Latent channels × latent height × latent width.</summary>
-    public int[] ConditioningLatentDimensions => [LatentChannels, LatentHeight, LatentWidth];
+    public int[] ConditioningLatentDimensions => Video.ConditioningLatentDimensions;
 
     /// <summary>1 × projection width, as the image encoder's <c>image_embeds</c> output.</summary>
     public int[] EmbeddingDimensions => [1, ProjectionDim];

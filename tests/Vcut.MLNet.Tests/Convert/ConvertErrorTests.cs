@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Vcut.Graph.Convert;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 
 namespace Vcut.MLNet.Tests.Convert;
 

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Onnx;
 using Vcut.Graph.Convert;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 
 namespace Vcut.MLNet.Tests.Convert;

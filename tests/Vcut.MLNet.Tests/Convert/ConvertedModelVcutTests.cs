@@ -1,8 +1,9 @@
 using Vcut.Graph.Builders;
 using Vcut.Graph.Convert;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
-using Vcut.Graph.Rewriting;
+using Vcut.Graph.Vcut;
 
 namespace Vcut.MLNet.Tests.Convert;
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Convert;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
 

@@ -4,6 +4,7 @@ using Vcut.Graph.Analysis;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Convert;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
 

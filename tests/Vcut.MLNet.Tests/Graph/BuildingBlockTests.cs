@@ -5,7 +5,7 @@ namespace Vcut.MLNet.Tests.Graph;
 
 /// <summary>
 /// The layers the graphs are made of, run in ONNX Runtime and compared with independent C# computations
-/// (double precision, written from the spec's formulas).
+/// (double precision, written from the formulas of docs/svd.md and diffusers' modules).
 /// </summary>
 [TestClass]
 public sealed class BuildingBlockTests

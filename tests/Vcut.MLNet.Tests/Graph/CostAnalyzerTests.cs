@@ -4,6 +4,7 @@ using Vcut.Graph.Architecture;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
 using Vcut.Graph.Onnx;
+using Vcut.Graph.Vcut;
 using Vcut.Graph.Weights;
 
 namespace Vcut.MLNet.Tests.Graph;
@@ -39,7 +40,7 @@ public sealed class CostAnalyzerTests
         var config = ModelPreset.SvdXt.Architecture.UNet;
         const int rows = 2, frames = 25, h = 72, w = 128, steps = 25;
         var unet = UNetGraphBuilder.Build(config, StructureOnlyWeightSource.Instance, form);
-        var report = CostAnalyzer.AnalyzeUNet(unet, videos: 1, guidance: true, frames, h, w, steps);
+        var report = VcutModeComparison.Compare(unet, videos: 1, guidance: true, frames, h, w, steps);
 
         // Per cross-attention: q and out projections over every query token T = rows·F·h_l·w_l (2·T·C²), QKᵀ and
         // PV over one key (2·T·C), and k, v projections of the context rows (rows·F spatial, rows·h_l·w_l temporal).
@@ -72,11 +73,11 @@ public sealed class CostAnalyzerTests
     public void SvdXtParametersPerMode()
     {
         var unet = UNetGraphBuilder.Build(ModelPreset.SvdXt.Architecture.UNet, StructureOnlyWeightSource.Instance, AttentionForm.Fused);
-        var report = CostAnalyzer.AnalyzeUNet(unet, 1, true, 2, 8, 8, 1);
+        var report = VcutModeComparison.Compare(unet, 1, true, 2, 8, 8, 1);
         const long norm2 = 2L * (10 * 320 + 10 * 640 + 12 * 1280);
         Assert.AreEqual(1_524_623_082L, report.Mode(VcutMode.Off).UNetParameters);
         Assert.AreEqual(1_524_623_082L - 100_704_640L - norm2, report.Mode(VcutMode.Exact).UNetParameters);
-        // The paper's 50 M: the temporal cross-attentions (spec §3) leave entirely; only to_v and to_out of the
+        // The paper's 50 M: the temporal cross-attentions (docs/svd.md §3) leave entirely; only to_v and to_out of the
         // spatial ones remain, in the cache.
         var paper = report.Mode(VcutMode.Paper);
         long VOut(int c) => 1024L * c + c * (long)c + c;

@@ -1,6 +1,8 @@
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
+using Vcut.Graph.Vcut;
 using Vcut.Graph.Weights;
 
 namespace Vcut.MLNet.Tests.Graph;
@@ -84,7 +86,7 @@ public sealed class ModelDirectoryTests
         var read = ModelManifest.Load(directory);
         Assert.AreEqual(written.ToJson(), read.ToJson());
         Assert.AreEqual(AttentionForm.Fused, read.Attention);
-        Assert.AreEqual(Vcut.Graph.Builders.VcutMode.Off, read.Vcut);
+        Assert.AreEqual(Vcut.Graph.Vcut.VcutMode.Off, read.Vcut);
         Assert.AreEqual("seeded:1", read.Weights);
         foreach (var name in ModelNames.All)
         {

@@ -2,12 +2,13 @@ using Onnx;
 using Vcut.Graph.Analysis;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
 
 namespace Vcut.MLNet.Tests.Graph;
 
-/// <summary>Parameter counts read off structure-only full-size graphs against spec §3 and §6.</summary>
+/// <summary>Parameter counts read off structure-only full-size graphs against docs/svd.md §3 and §6.</summary>
 [TestClass]
 public sealed class ParameterCountTests
 {

@@ -3,7 +3,7 @@ using Vcut.Graph.Analysis;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Onnx;
-using Vcut.Graph.Rewriting;
+using Vcut.Graph.Vcut;
 using Vcut.Graph.StepCache;
 using Vcut.Graph.Weights;
 

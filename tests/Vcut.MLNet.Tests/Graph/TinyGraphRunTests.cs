@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
 
@@ -89,7 +90,7 @@ public sealed class TinyGraphRunTests
     public void UNetBatchRowsAreIndependentVideos()
     {
         // A video's result must not depend on its batch neighbour: this catches a temporal context paired with
-        // the wrong batch element (the diffusers < 0.28 bug the spec warns about) and frames mixed across videos.
+        // the wrong batch element (the diffusers < 0.28 bug, docs/svd.md §2) and frames mixed across videos.
         const int frames = 3, h = 5, w = 7;
         var pair = UNetInputs(2, frames, h, w, 300);
         var single = new Dictionary<string, TestTensor>();

@@ -1,9 +1,11 @@
 using Google.Protobuf;
 using Onnx;
+using Vcut.Graph.Models;
 using Vcut.Graph.Analysis;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Onnx;
+using Vcut.Graph.Vcut;
 using Vcut.Graph.Weights;
 
 namespace Vcut.MLNet.Tests.Graph;
@@ -93,7 +95,7 @@ public sealed class VcutBuilderTests
         var off = Parameters(UNetGraphBuilder.Build(full, StructureOnlyWeightSource.Instance, AttentionForm.Plain));
         var exact = Parameters(UNetGraphBuilder.Build(full, StructureOnlyWeightSource.Instance, AttentionForm.Plain, VcutMode.Exact));
         var paper = Parameters(UNetGraphBuilder.Build(full, StructureOnlyWeightSource.Instance, AttentionForm.Plain, VcutMode.Paper));
-        // All 32 attn2 (spec §3: 100,704,640) and the norm2 LayerNorms that only fed them (2·C each) leave the loop.
+        // All 32 attn2 (docs/svd.md §3: 100,704,640) and the norm2 LayerNorms that only fed them (2·C each) leave the loop.
         const long norm2 = 2L * (10 * 320 + 10 * 640 + 12 * 1280);
         Assert.AreEqual(100_704_640L + norm2, off - exact);
         Assert.AreEqual(off - exact, off - paper);

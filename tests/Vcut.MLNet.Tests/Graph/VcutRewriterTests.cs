@@ -3,7 +3,7 @@ using Onnx;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Onnx;
-using Vcut.Graph.Rewriting;
+using Vcut.Graph.Vcut;
 using Vcut.Graph.Weights;
 
 namespace Vcut.MLNet.Tests.Graph;

@@ -3,7 +3,8 @@ using Onnx;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Files;
 using Vcut.Graph.Models;
-using Vcut.Graph.Rewriting;
+using Vcut.Graph.Names;
+using Vcut.Graph.Vcut;
 using Vcut.MLNet.Tests.Runtime;
 using Vcut.Runtime.Pipeline;
 
@@ -84,7 +85,7 @@ public sealed class HostileModelFolderTests
         StringAssert.Contains(e.Message, outside);
         Assert.ThrowsExactly<InvalidDataException>(() => VideoGenerator.Open(model));
         Assert.ThrowsExactly<InvalidDataException>(() => ModelDirectoryRewriter.Rewrite(model, folder.File("out"), VcutMode.Exact));
-        Assert.ThrowsExactly<InvalidDataException>(() => Vcut.Graph.Analysis.GraphSummary.OfDirectory(model));
+        Assert.ThrowsExactly<InvalidDataException>(() => Vcut.Graph.Models.GraphSummary.OfDirectory(model));
         Assert.IsFalse(Directory.Exists(folder.File("out")));
     }
 

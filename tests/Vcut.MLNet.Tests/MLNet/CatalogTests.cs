@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Sessions;
 using static Vcut.MLNet.Tests.MLNet.MLNetTestData;

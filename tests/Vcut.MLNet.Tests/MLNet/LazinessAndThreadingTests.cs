@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Pipeline;
 using static Vcut.MLNet.Tests.MLNet.MLNetTestData;
 

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Pipeline;
 using static Vcut.MLNet.Tests.MLNet.MLNetTestData;
 

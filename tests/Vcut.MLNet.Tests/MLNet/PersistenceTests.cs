@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Vcut;
 using Vcut.MLNet.Tests.Runtime;
 using static Vcut.MLNet.Tests.MLNet.MLNetTestData;
 

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;
 using static Vcut.MLNet.Tests.MLNet.MLNetTestData;
@@ -100,7 +101,7 @@ public sealed class StageTransformTests
     public void MLNetImageTransformsDoNotGiveTheSpecsClipInput()
     {
         // ML.NET's own route to a 224×224 CLIP input: ResizeImages (SkiaSharp, no anti-aliasing blur) and ExtractPixels
-        // (8-bit samples). The spec's input is a Gaussian blur then bicubic with aligned corners, in float.
+        // (8-bit samples). The SVD pipeline's input (docs/svd.md §7 step 1) is a Gaussian blur then bicubic with aligned corners, in float.
         var context = new MLContext();
         var (image, rgb) = Picture(0, 320, 240);
         var data = context.Data.LoadFromEnumerable(new[] { new LargeImageRow { Image = image } });
@@ -117,8 +118,8 @@ public sealed class StageTransformTests
         }
         var spec = ClipImagePreprocessor.Preprocess(rgb);
         var difference = MaxDifference(spec, mlnet);
-        TestContext.WriteLine($"ResizeImages + ExtractPixels vs the spec's CLIP pre-processing (320×240 → 224×224): max |difference| {difference:F3} (normalised units)");
-        Assert.IsGreaterThan(0.05f, difference, "ML.NET's resize is not the spec's anti-aliased resize");
+        TestContext.WriteLine($"ResizeImages + ExtractPixels vs the SVD pipeline's CLIP pre-processing (320×240 → 224×224): max |difference| {difference:F3} (normalised units)");
+        Assert.IsGreaterThan(0.05f, difference, "ML.NET's resize is not the SVD pipeline's anti-aliased resize");
     }
 }
 

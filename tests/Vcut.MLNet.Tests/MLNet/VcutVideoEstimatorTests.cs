@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Vcut;
 using Vcut.MLNet.Tests.Runtime;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;

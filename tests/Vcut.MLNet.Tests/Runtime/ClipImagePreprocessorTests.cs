@@ -29,7 +29,7 @@ public sealed class ClipImagePreprocessorTests
     }
 
     /// <summary>
-    /// The spec's step 1 written the direct way, in double: one 2-D convolution with the outer product of the two
+    /// docs/svd.md §7 step 1 written the direct way, in double: one 2-D convolution with the outer product of the two
     /// Gaussians over an explicitly mirrored image, then per output pixel a 4×4 bicubic sum.
     /// </summary>
     private static double[] Reference(RgbImage image)

@@ -1,5 +1,7 @@
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Pipeline;
 
 namespace Vcut.MLNet.Tests.Runtime;

@@ -1,5 +1,6 @@
 using Vcut.Graph.Builders;
-using Vcut.Graph.Models;
+using Vcut.Graph.Vcut;
+using Vcut.Graph.Names;
 using Vcut.Graph.StepCache;
 using Vcut.Runtime.Pipeline;
 

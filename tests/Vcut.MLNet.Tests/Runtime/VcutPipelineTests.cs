@@ -1,6 +1,7 @@
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
-using Vcut.Graph.Rewriting;
+using Vcut.Graph.Names;
+using Vcut.Graph.Vcut;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Sessions;
 
@@ -122,6 +123,9 @@ public sealed class ExternalDataSessionTests
             Assert.IsGreaterThan(0.99 * inlineSessions.ModelBytes, (double)externalSessions.ModelBytes, "weights in .data files are counted");
             using var rewritten = SvdSessions.Open(external, vcut: VcutMode.Exact);
             Assert.IsGreaterThan(0.9 * inlineSessions.ModelBytes, (double)rewritten.ModelBytes, "the in-memory rewrite counts the UNet's data file");
+            // The rewritten UNet and its cache read the same data file: counted once, not once for each graph.
+            var unetData = new FileInfo(Path.Combine(external, "unet", "model.onnx.data")).Length;
+            Assert.IsLessThan(externalSessions.ModelBytes + unetData / 2, rewritten.ModelBytes, "the UNet's data file is counted once");
         }
         finally
         {

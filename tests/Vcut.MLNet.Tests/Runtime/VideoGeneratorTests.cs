@@ -1,4 +1,5 @@
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Sessions;

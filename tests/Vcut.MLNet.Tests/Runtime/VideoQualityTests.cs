@@ -1,3 +1,4 @@
+using Vcut.Graph.Names;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Quality;
@@ -344,7 +345,7 @@ public sealed class VideoQualityTests
         {
             Assert.IsTrue(double.IsFinite(bucket.Quality.FirstFramePsnr) && double.IsFinite(bucket.Quality.MotionFitPsnr), "finite figures");
             Assert.HasCount(2, bucket.Quality.MotionFit.Frames);
-            Assert.AreEqual(1, bucket.Statistics.ModelCalls[Vcut.Graph.Models.ModelNames.UNet]);
+            Assert.AreEqual(1, bucket.Statistics.ModelCalls[Vcut.Graph.Names.ModelNames.UNet]);
         }
     }
 

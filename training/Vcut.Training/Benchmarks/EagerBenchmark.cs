@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;
 using Vcut.Runtime.Sessions;

@@ -1,6 +1,7 @@
 using TorchSharp;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 using Vcut.Graph.Weights;
 using static TorchSharp.torch;

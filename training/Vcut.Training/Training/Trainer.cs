@@ -4,6 +4,7 @@ using System.Text.Json;
 using TorchSharp;
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Runtime.Imaging;
 using Vcut.Training.Data;
 using Vcut.Training.Model;

@@ -1,5 +1,6 @@
 using Vcut.Graph.Architecture;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Training.Data;
 using Vcut.Training.Model;
 using TorchSharp;

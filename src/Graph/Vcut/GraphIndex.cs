@@ -1,6 +1,6 @@
 using Onnx;
 
-namespace Vcut.Graph.Rewriting;
+namespace Vcut.Graph.Vcut;
 
 /// <summary>Producers, consumers and constant-ness of the values of one graph.</summary>
 internal sealed class GraphIndex

@@ -1,9 +1,11 @@
 using Vcut.Graph.Builders;
 using Vcut.Graph.Files;
 using Vcut.Graph.Models;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
+using Vcut.Graph.Vcut;
 
-namespace Vcut.Graph.Rewriting;
+namespace Vcut.Graph.Models;
 
 /// <summary>Rewrites a whole model directory for VCUT (<c>vcut rewrite</c>).</summary>
 public static class ModelDirectoryRewriter

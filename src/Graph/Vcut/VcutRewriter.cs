@@ -1,10 +1,10 @@
 using Google.Protobuf;
 using Onnx;
 using Vcut.Graph.Analysis;
-using Vcut.Graph.Builders;
+using Vcut.Graph.Names;
 using Vcut.Graph.Onnx;
 
-namespace Vcut.Graph.Rewriting;
+namespace Vcut.Graph.Vcut;
 
 /// <summary>One cross-attention the rewriter found.</summary>
 /// <param name="Name">Its state-dict prefix when the weights are named like diffusers' (else <c>cross_attention.N</c>).</param>
@@ -58,7 +58,7 @@ public sealed record RewriteResult(ModelProto UNet, ModelProto Cache, RewriteRep
 /// </summary>
 public static class VcutRewriter
 {
-    private const string ContextInput = "encoder_hidden_states";
+    private const string ContextInput = GraphPorts.EncoderHiddenStates;
     private const int ProbeBatch = 2;
     private const int ProbeFrames = 3;  // distinct from every probe h·w, so spatial and temporal queries differ
     private const int ProbeLatent = 16;
@@ -89,10 +89,10 @@ public static class VcutRewriter
             ?? throw new InvalidDataException(
                 $"The UNet has no '{ContextInput}' input (inputs: {string.Join(", ", graph.Input.Select(i => i.Name))}): " +
                 "it is not an SVD UNet, or it was already rewritten for VCUT.");
-        var sample = graph.Input.FirstOrDefault(i => i.Name == "sample")
-            ?? throw new InvalidDataException("The UNet has no 'sample' input: it is not an SVD UNet.");
+        var sample = graph.Input.FirstOrDefault(i => i.Name == GraphPorts.Sample)
+            ?? throw new InvalidDataException($"The UNet has no '{GraphPorts.Sample}' input: it is not an SVD UNet.");
         var crossWidth = StaticDim(context, 2, ContextInput);
-        var inChannels = StaticDim(sample, 2, "sample");
+        var inChannels = StaticDim(sample, 2, GraphPorts.Sample);
         var parametersBefore = Parameters(graph);
 
         var index = new GraphIndex(graph);
@@ -128,10 +128,10 @@ public static class VcutRewriter
     {
         var inputs = new Dictionary<string, long[]>
         {
-            ["sample"] = [ProbeBatch, ProbeFrames, inChannels, ProbeLatent, ProbeLatent],
-            ["timestep"] = graph.Input.First(i => i.Name == "timestep").Type.TensorType.Shape?.Dim.Count == 0 ? [] : [1],
+            [GraphPorts.Sample] = [ProbeBatch, ProbeFrames, inChannels, ProbeLatent, ProbeLatent],
+            [GraphPorts.Timestep] = GraphPorts.TimestepShape(graph.Input.First(i => i.Name == GraphPorts.Timestep).Type.TensorType.Shape?.Dim.Count ?? 1),
             [ContextInput] = [ProbeBatch, tokens, crossWidth],
-            ["added_time_ids"] = [ProbeBatch, 3],
+            [GraphPorts.AddedTimeIds] = [ProbeBatch, GraphPorts.AddedTimeIdCount],
         };
         return ShapeInference.Run(graph, inputs);
     }
@@ -420,7 +420,7 @@ public static class VcutRewriter
     private static void RewriteUNet(GraphProto graph, GraphIndex index, List<Match> matches, VcutMode mode, bool float16)
     {
         var batch = new NodeProto { Name = "vcut/batch", OpType = "Shape" };
-        batch.Input.Add("sample");
+        batch.Input.Add(GraphPorts.Sample);
         batch.Output.Add("vcut.batch");
         batch.Attribute.Add(OnnxAttr.Int("start", 0));
         batch.Attribute.Add(OnnxAttr.Int("end", 1));

@@ -1,6 +1,9 @@
-namespace Vcut.Graph.Models;
+namespace Vcut.Graph.Names;
 
-/// <summary>The names of the four SVD graphs; each lives in <c>{name}/model.onnx</c> of a model directory.</summary>
+/// <summary>
+/// The names of the four SVD graphs (docs/svd.md); each lives in <c>{name}/model.onnx</c> of a model directory.
+/// Their input and output names are in <see cref="GraphPorts"/>.
+/// </summary>
 public static class ModelNames
 {
     /// <summary>CLIP image encoder.</summary>
@@ -18,9 +21,8 @@ public static class ModelNames
     /// <summary>The four SVD graphs, in pipeline order.</summary>
     public static IReadOnlyList<string> All { get; } = [ImageEncoder, VaeEncoder, UNet, VaeDecoder];
 
-    /// <summary>The graphs a model directory in VCUT mode <paramref name="mode"/> holds: the four, plus the conditioning cache.</summary>
-    public static IReadOnlyList<string> For(Builders.VcutMode mode) =>
-        mode == Builders.VcutMode.Off ? All : [.. All, ConditioningCache];
+    /// <summary>The four SVD graphs and the conditioning cache: what a model directory in a VCUT mode holds.</summary>
+    public static IReadOnlyList<string> AllWithCache { get; } = [.. All, ConditioningCache];
 
     /// <summary>The relative path of a graph inside a model directory.</summary>
     public static string RelativePath(string name) => $"{name}/model.onnx";

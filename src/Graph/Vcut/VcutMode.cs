@@ -1,6 +1,7 @@
 using Vcut.Graph.Architecture;
+using Vcut.Graph.Names;
 
-namespace Vcut.Graph.Builders;
+namespace Vcut.Graph.Vcut;
 
 /// <summary>How the UNet's cross-attentions are handled (arXiv 2407.19205).</summary>
 public enum VcutMode
@@ -11,6 +12,14 @@ public enum VcutMode
     Paper,
     /// <summary>Both cached: all 32 cross-attentions out of the loop, the same output as <see cref="Off"/> within float error.</summary>
     Exact,
+}
+
+/// <summary>What a VCUT mode implies for a model directory.</summary>
+public static class VcutModeExtensions
+{
+    /// <summary>The graphs a model directory in <paramref name="mode"/> holds: the four, plus the conditioning cache unless off.</summary>
+    public static IReadOnlyList<string> ModelNamesIn(this VcutMode mode) =>
+        mode == VcutMode.Off ? ModelNames.All : ModelNames.AllWithCache;
 }
 
 /// <summary>Whether a cross-attention sits in a spatial or a temporal transformer block.</summary>

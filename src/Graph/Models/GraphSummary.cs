@@ -1,7 +1,6 @@
 using Onnx;
-using Vcut.Graph.Models;
 
-namespace Vcut.Graph.Analysis;
+namespace Vcut.Graph.Models;
 
 /// <summary>A graph input or output: name, element type and dimensions (symbolic ones by name).</summary>
 /// <param name="Name">Value name.</param>
