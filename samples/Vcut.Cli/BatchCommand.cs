@@ -86,7 +86,7 @@ internal static class BatchCommand
         // Before the model opens: a missing ffmpeg or an output folder that cannot be written.
         BatchRunner.EnsureCanWrite(options);
 
-        using var generator = VideoGenerator.Open(modelDirectory, execution);
+        using var generator = VideoGenerator.Open(modelDirectory, execution, stepCacheBranch: CliOptions.ReadStepCacheBranch(parse, video));
         Console.Error.WriteLine($"Model {Path.GetFullPath(modelDirectory)} ({generator.Manifest.Preset}, {generator.Manifest.Weights}) on {generator.Device}; shard {shard}; output {Path.GetFullPath(output)}");
         var progress = new BatchConsoleProgress();
         var summary = await BatchRunner.RunAsync(generator, options, progress, cancellationToken).ConfigureAwait(false);

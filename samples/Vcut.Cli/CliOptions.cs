@@ -34,6 +34,24 @@ internal static class CliOptions
     public static readonly Option<float> MinGuidance = new("--min-guidance") { Description = "Guidance scale of the first frame", HelpName = "G", DefaultValueFactory = _ => VideoDefaults.MinGuidanceScale };
     public static readonly Option<float> MaxGuidance = new("--max-guidance") { Description = "Guidance scale of the last frame; at most 1 turns guidance off and halves the UNet batch", HelpName = "G", DefaultValueFactory = _ => VideoDefaults.MaxGuidanceScale };
     public static readonly Option<int?> DecodeChunk = new("--decode-chunk") { Description = "Frames decoded per VAE call (all frames)", HelpName = "N" };
+    public static readonly Option<int> StepCache = new("--step-cache")
+    {
+        Description = "Step-level caching: the full UNet every N steps, only its outer levels between (1: off; docs/speed.md)",
+        HelpName = "N",
+        DefaultValueFactory = _ => VideoDefaults.StepCacheInterval,
+    };
+    public static readonly Option<int> StepCacheBranch = new("--step-cache-branch")
+    {
+        Description = "Resolution levels a cached step computes, from the outermost (1: the cheapest)",
+        HelpName = "B",
+        DefaultValueFactory = _ => 1,
+    };
+    public static readonly Option<float> GuidanceFraction = new("--guidance-fraction")
+    {
+        Description = "Fraction of the steps, from the first, that run guidance's unconditional row (1: every step)",
+        HelpName = "F",
+        DefaultValueFactory = _ => VideoDefaults.GuidanceStepFraction,
+    };
     public static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the noise: the same seed gives bit-identical frames on the CPU", HelpName = "N", DefaultValueFactory = _ => VideoDefaults.Seed };
 
     // Where the models run.
@@ -60,7 +78,8 @@ internal static class CliOptions
     public static readonly Option<string?> Model = PathOption(new Option<string?>("--model") { Description = "Model directory (the embedded default)", HelpName = "DIR" });
 
     /// <summary>The options of one video, for commands that generate.</summary>
-    public static Option[] Video => [Frames, Steps, Height, Width, Fps, MotionBucket, NoiseAug, MinGuidance, MaxGuidance, DecodeChunk, Seed];
+    public static Option[] Video => [Frames, Steps, Height, Width, Fps, MotionBucket, NoiseAug, MinGuidance, MaxGuidance, DecodeChunk, Seed,
+        StepCache, StepCacheBranch, GuidanceFraction];
 
     /// <summary>The execution options.</summary>
     public static Option[] Execution => [Device, CudaDevice, AllowCpuFallback, Threads];
@@ -114,8 +133,21 @@ internal static class CliOptions
             MaxGuidanceScale = parse.GetValue(MaxGuidance),
             DecodeChunkSize = parse.GetValue(DecodeChunk),
             Seed = parse.GetValue(Seed),
+            StepCacheInterval = parse.GetValue(StepCache),
+            GuidanceStepFraction = parse.GetValue(GuidanceFraction),
         };
         return Validated(options.Validate, options);
+    }
+
+    /// <summary>The step-cache branch to open the model with: only when <paramref name="options"/> cache steps.</summary>
+    public static int? ReadStepCacheBranch(ParseResult parse, VideoGenerationOptions options)
+    {
+        var branch = parse.GetValue(StepCacheBranch);
+        if (branch < 1)
+        {
+            throw new UsageException($"--step-cache-branch expects 1 or more resolution levels, got {branch}.");
+        }
+        return options.StepCacheInterval > 1 ? branch : null;
     }
 
     /// <summary>The execution options given, validated.</summary>

@@ -30,6 +30,11 @@ internal static class EvaluateCommand
     };
     private static readonly Option<string?> JsonOption = CliOptions.PathOption(new Option<string?>("--json") { Description = "Write every figure to this JSON file", HelpName = "FILE" });
     private static readonly Option<string?> VcutOption = CliOptions.Vcut("--vcut", "VCUT mode (the directory's own; an original UNet is rewritten in memory)");
+    private static readonly Option<bool> AgainstOption = new("--against")
+    {
+        Description = "Also score each video against the same picture, seed and latents without the speed-ups (VCUT off, no step cache, " +
+            "guidance at every step): PSNR and SSIM per frame (docs/speed.md)",
+    };
 
     /// <summary>The command, with its options and help.</summary>
     public static Command Create()
@@ -41,7 +46,7 @@ internal static class EvaluateCommand
             "the mean motion per bucket and the ratio of motion at the highest to the lowest bucket. Exit code 1 for an empty folder " +
             "or an unreadable picture. See docs/quality.md.")
         {
-            ImagesOption, CliOptions.Model, BucketsOption, JsonOption, VcutOption,
+            ImagesOption, CliOptions.Model, BucketsOption, JsonOption, VcutOption, AgainstOption,
         }.With(CliOptions.Video, CliOptions.Execution);
         command.SetAction((parse, cancellationToken) => Task.FromResult(Run(parse, cancellationToken)));
         return command;
@@ -68,15 +73,23 @@ internal static class EvaluateCommand
             Directory.CreateDirectory(jsonFolder);
         }
 
-        using var generator = VideoGenerator.Open(modelDirectory, execution, vcut);
-        Console.Error.WriteLine($"Model {Path.GetFullPath(modelDirectory)} ({generator.Manifest.Preset}, {generator.Manifest.Weights}) on {generator.Device}, VCUT {generator.Vcut.ToString().ToLowerInvariant()}");
+        using var generator = VideoGenerator.Open(modelDirectory, execution, vcut, CliOptions.ReadStepCacheBranch(parse, options));
+        // The reference: the original UNet (a directory rewritten on disk can only run in its own mode), every step full.
+        using var reference = parse.GetValue(AgainstOption)
+            ? VideoGenerator.Open(modelDirectory, execution, generator.Manifest.Vcut == Vcut.Graph.Vcut.VcutMode.Off ? Vcut.Graph.Vcut.VcutMode.Off : null)
+            : null;
+        Console.Error.WriteLine($"Model {Path.GetFullPath(modelDirectory)} ({generator.Manifest.Preset}, {generator.Manifest.Weights}) on {generator.Device}, VCUT {generator.Vcut.ToString().ToLowerInvariant()}" +
+            $", step cache {options.StepCacheInterval}, guidance on {options.GuidedSteps} of {options.Steps} steps" +
+            (reference is null ? "" : $"; against VCUT {reference.Vcut.ToString().ToLowerInvariant()} without step cache, guidance on every step"));
         var results = new List<(string Path, VideoEvaluation Evaluation)>();
         for (var i = 0; i < pictures.Count; i++)
         {
             var name = Path.GetFileName(pictures[i]);
             Console.Error.WriteLine($"[{i + 1}/{pictures.Count}] {name}");
             var image = RgbImage.Load(pictures[i]);
-            var evaluation = VideoEvaluator.Evaluate(generator, image, options, buckets, new StatusLines(), cancellationToken);
+            var evaluation = reference is null
+                ? VideoEvaluator.Evaluate(generator, image, options, buckets, new StatusLines(), cancellationToken)
+                : VideoEvaluator.Evaluate(generator, image, options, buckets, reference, new StatusLines(), cancellationToken);
             results.Add((pictures[i], evaluation));
             PrintPicture(name, evaluation, options.MotionBucketId);
         }
@@ -129,14 +142,16 @@ internal static class EvaluateCommand
     private static void PrintPicture(string name, VideoEvaluation evaluation, float mainBucket)
     {
         Console.WriteLine($"{name}: {evaluation.FrameCount} frames of {evaluation.Width}×{evaluation.Height}");
-        Console.WriteLine("    bucket  first PSNR    fit PSNR  frame diff  camera px  last move (zoom, dx, dy)");
+        var against = evaluation.Main.Against is not null;
+        Console.WriteLine("    bucket  first PSNR    fit PSNR  frame diff  camera px  last move (zoom, dx, dy)" + (against ? "   vs reference (PSNR, SSIM)" : ""));
         var rows = evaluation.Buckets.Append(evaluation.Main).Distinct().OrderBy(b => b.MotionBucketId);
         foreach (var row in rows)
         {
             var quality = row.Quality;
             var last = quality.MotionFit.Frames.Count > 0 ? quality.MotionFit.Frames[^1].Move : CameraMove.Identity;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {(row.MotionBucketId == mainBucket ? '*' : ' ')}{row.MotionBucketId,7:0.##}  {Db(quality.FirstFramePsnr),10}  {Db(quality.MotionFitPsnr),10}  {quality.Motion.MeanFrameDifference,10:F4}  {quality.Motion.CameraDisplacement,9:F2}  {last.Zoom:F3}, {last.ShiftX:+0.00;-0.00}, {last.ShiftY:+0.00;-0.00}"));
+                $"  {(row.MotionBucketId == mainBucket ? '*' : ' ')}{row.MotionBucketId,7:0.##}  {Db(quality.FirstFramePsnr),10}  {Db(quality.MotionFitPsnr),10}  {quality.Motion.MeanFrameDifference,10:F4}  {quality.Motion.CameraDisplacement,9:F2}  {last.Zoom:F3}, {last.ShiftX:+0.00;-0.00}, {last.ShiftY:+0.00;-0.00}") +
+                (row.Against is { } a ? string.Create(CultureInfo.InvariantCulture, $"   {Db(a.MeanPsnr)}, {a.MeanSsim:F4}") : ""));
         }
         Console.WriteLine();
     }
@@ -146,7 +161,7 @@ internal static class EvaluateCommand
 
     /// <summary>The averages over the pictures: the main figures, and the motion per bucket.</summary>
     private sealed record Summary(double FirstFramePsnr, double MotionFitPsnr, double MeanFrameDifference, double CameraDisplacement,
-        IReadOnlyList<BucketSummary> Buckets, double? FrameDifferenceRatio, double? DisplacementRatio);
+        IReadOnlyList<BucketSummary> Buckets, double? FrameDifferenceRatio, double? DisplacementRatio, double? AgainstPsnr, double? AgainstSsim);
 
     private sealed record BucketSummary(float MotionBucketId, double FirstFramePsnr, double MotionFitPsnr, double MeanFrameDifference, double CameraDisplacement);
 
@@ -163,14 +178,17 @@ internal static class EvaluateCommand
             perBucket.Count >= 2 && motion(perBucket[0]) > 0 ? motion(perBucket[^1]) / motion(perBucket[0]) : null;
         return new Summary(main.Average(q => q.FirstFramePsnr), main.Average(q => q.MotionFitPsnr),
             main.Average(q => q.Motion.MeanFrameDifference), main.Average(q => q.Motion.CameraDisplacement),
-            perBucket, Ratio(b => b.MeanFrameDifference), Ratio(b => b.CameraDisplacement));
+            perBucket, Ratio(b => b.MeanFrameDifference), Ratio(b => b.CameraDisplacement),
+            evaluations.All(e => e.Main.Against is not null) ? evaluations.Average(e => e.Main.Against!.MeanPsnr) : null,
+            evaluations.All(e => e.Main.Against is not null) ? evaluations.Average(e => e.Main.Against!.MeanSsim) : null);
     }
 
     private static void PrintSummary(Summary summary, int pictures, float mainBucket)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Averages over {pictures} picture(s) at motion bucket {mainBucket:0.##}: first-frame PSNR {Db(summary.FirstFramePsnr)}, motion-fit PSNR {Db(summary.MotionFitPsnr)}, " +
-            $"frame difference {summary.MeanFrameDifference:F4}, camera displacement {summary.CameraDisplacement:F2} px"));
+            $"frame difference {summary.MeanFrameDifference:F4}, camera displacement {summary.CameraDisplacement:F2} px") +
+            (summary.AgainstPsnr is { } p ? string.Create(CultureInfo.InvariantCulture, $"; against the reference PSNR {Db(p)}, SSIM {summary.AgainstSsim:F4}") : ""));
         if (summary.Buckets.Count == 0)
         {
             return;
@@ -214,6 +232,9 @@ internal static class EvaluateCommand
             maxGuidance = options.MaxGuidanceScale,
             seed = options.Seed,
             decodeChunk = options.DecodeChunkSize,
+            stepCache = options.StepCacheInterval,
+            stepCacheBranch = generator.StepCache?.Branch,
+            guidanceFraction = options.GuidanceStepFraction,
         },
         motionBuckets = buckets.Distinct().Order().ToList(),
         pictures = results.Select(r => new
@@ -229,6 +250,8 @@ internal static class EvaluateCommand
             motionFitPsnr = Finite(summary.MotionFitPsnr),
             meanFrameDifference = Finite(summary.MeanFrameDifference),
             cameraDisplacement = Finite(summary.CameraDisplacement),
+            againstPsnr = summary.AgainstPsnr is { } ap ? Finite(ap) : null,
+            againstSsim = summary.AgainstSsim,
         },
         buckets = summary.Buckets.Select(b => new
         {
@@ -257,6 +280,7 @@ internal static class EvaluateCommand
         meanFrameDifference = Finite(bucket.Quality.Motion.MeanFrameDifference),
         cameraDisplacement = Finite(bucket.Quality.Motion.CameraDisplacement),
         generationSeconds = bucket.Statistics.TotalTime.TotalSeconds,
+        against = bucket.Against is { } a ? new { psnr = Finite(a.MeanPsnr), ssim = a.MeanSsim, referenceSeconds = bucket.ReferenceStatistics?.TotalTime.TotalSeconds } : null,
         fits = bucket.Quality.MotionFit.Frames.Select(f => new
         {
             frame = f.Frame,

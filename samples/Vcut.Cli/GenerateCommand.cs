@@ -60,7 +60,7 @@ internal static class GenerateCommand
         VideoFileWriter.EnsureCanWrite(output, writing);
         var (imageWidth, imageHeight) = RgbImage.ReadSize(imagePath, maxPixels);
 
-        using var generator = VideoGenerator.Open(modelDirectory, execution, vcut);
+        using var generator = VideoGenerator.Open(modelDirectory, execution, vcut, CliOptions.ReadStepCacheBranch(parse, options));
         if (latentsPath is not null)
         {
             var expected = generator.LatentShape(options);
