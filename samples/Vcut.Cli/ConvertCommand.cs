@@ -10,16 +10,19 @@ namespace Vcut.Cli;
 internal static class ConvertCommand
 {
     public const string Usage = """
-          convert --from SNAPSHOT_DIR --out DIR [--fp16] [--attention plain|fused] [--external-data auto|always|never]
+          convert --from SNAPSHOT_DIR --out DIR [--unet-onnx FILE.onnx] [--fp16] [--attention plain|fused] [--external-data auto|always|never]
               Convert a diffusers SVD snapshot (unet/, vae/, image_encoder/ with config.json and safetensors) into a
               model directory, in C#. --fp16: float16 weights and compute behind float32 inputs and outputs.
               Graphs above 1 GiB (auto) keep their weights in model.onnx.data next to model.onnx.
+              --unet-onnx: take the UNet from an ONNX file made elsewhere (torch.onnx.export, the TensorRT repository's
+              unet-temp.opt/model.onnx), copied with its external data; its ports (names, float32/float16) go in the manifest.
         """;
 
     public static int Run(CommandLine command, CancellationToken cancellationToken)
     {
         var source = command.Require("from");
         var output = command.Require("out");
+        var unetOnnx = command.Get("unet-onnx");
         var options = new ConversionOptions
         {
             Precision = command.Flag("fp16") ? GraphPrecision.Float16 : GraphPrecision.Float32,
@@ -46,7 +49,9 @@ internal static class ConvertCommand
         ConversionReport report;
         try
         {
-            report = CheckpointConverter.Convert(source, output, options, progress, cancellationToken);
+            report = unetOnnx is null
+                ? CheckpointConverter.Convert(source, output, options, progress, cancellationToken)
+                : UNetImporter.Convert(source, unetOnnx, output, options, progress, cancellationToken);
         }
         finally
         {

@@ -163,7 +163,7 @@ internal static class Program
         {
             throw new UsageException("--mode off is the original model; choose 'paper' or 'exact'.");
         }
-        var report = ModelDirectoryRewriter.Rewrite(source, output, mode, cancellationToken);
+        var report = ModelDirectoryRewriter.Rewrite(source, output, mode, Vcut.Runtime.Sessions.OrtShapeProbe.For, cancellationToken);
         Console.WriteLine(report);
         Console.WriteLine($"Wrote {Path.GetFullPath(output)}");
         return 0;

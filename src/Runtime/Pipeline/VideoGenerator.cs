@@ -382,12 +382,26 @@ public sealed class VideoGenerator : IDisposable
             conditioning.CopyTo(sample.Span.Slice(((conditionalRow * frames + frame) * 2 + 1) * latentFrame, latentFrame));
         }
 
-        List<string> inputNames = ["sample", "timestep", "added_time_ids", .. cache.Entries.Select(e => e.Name)];
-        List<OrtValue> inputs = [sample.Value, timestep.Value, timeIds.Value, .. conditioningValues];
+        // The UNet's ports as the manifest records them (an imported UNet may name its output otherwise and take float16):
+        // float16 ports get their own buffers, allocated here once per video and converted at every call.
+        var ports = Manifest.Ports;
+        using var boundary = new Float16Boundary();
+        OrtValue Port(global::Vcut.Graph.Models.UNetPort port, TensorBuffer buffer, long[] shape, bool perStep) =>
+            port.ElementType == global::Vcut.Graph.Models.PortElementType.Float16 ? boundary.Input(buffer.Data, shape, perStep) : buffer.Value;
+        long[] sampleShape = [rows, frames, 2 * channels, shape.LatentHeight, shape.LatentWidth];
+        var contextValues = Vcut == VcutMode.Off && ports.EncoderHiddenStates.ElementType == global::Vcut.Graph.Models.PortElementType.Float16
+            ? [boundary.Input(cache.Values, [rows, 1, cache.Entries[0].Width], perStep: false)]
+            : conditioningValues.ToList();
+        List<string> inputNames = [ports.Sample.Name, ports.Timestep.Name, ports.AddedTimeIds.Name,
+            .. cache.Entries.Select(e => Vcut == VcutMode.Off ? ports.EncoderHiddenStates.Name : e.Name)];
+        List<OrtValue> inputs = [Port(ports.Sample, sample, sampleShape, perStep: true), Port(ports.Timestep, timestep, [1], perStep: true),
+            Port(ports.AddedTimeIds, timeIds, [rows, 3], perStep: false), .. contextValues];
         var inputNameArray = inputNames.ToArray();
         var inputArray = inputs.ToArray();
-        string[] outputNames = ["out_sample"];
-        OrtValue[] outputs = [velocity.Value];
+        string[] outputNames = [ports.Output.Name];
+        OrtValue[] outputs = [ports.Output.ElementType == global::Vcut.Graph.Models.PortElementType.Float16
+            ? boundary.Output(velocity.Data, [rows, frames, channels, shape.LatentHeight, shape.LatentWidth])
+            : velocity.Value];
         for (var step = 0; step < options.Steps; step++)
         {
             var scale = scheduler.InputScale(step);
@@ -401,7 +415,9 @@ public sealed class VideoGenerator : IDisposable
                 }
             }
             timestep.Span[0] = scheduler.Timesteps[step];
+            boundary.BeforeCall();
             calls.Run(ModelNames.UNet, inputNameArray, inputArray, outputNames, outputs);
+            boundary.AfterCall();
             if (rows == 2)
             {
                 guidance.Apply(velocity.Data.AsSpan(0, latents.Length), velocity.Data.AsSpan(latents.Length), guided, frames, latentFrame);
