@@ -31,12 +31,19 @@ internal static class ConvertCommand
         DefaultValueFactory = _ => Defaults.ExternalData.ToString().ToLowerInvariant(),
     }, "auto", "always", "never");
 
+    private static readonly Option<string?> UNetOnnxOption = CliOptions.PathOption(new Option<string?>("--unet-onnx")
+    {
+        Description = "Take the UNet from an ONNX file made elsewhere (torch.onnx.export, the TensorRT repository's unet-temp.opt/model.onnx), " +
+            "copied with its external data; its ports (names, float32/float16) go in the manifest",
+        HelpName = "FILE.onnx",
+    });
+
     /// <summary>The command, with its options and help.</summary>
     public static Command Create()
     {
         var command = new Command("convert", "Convert a diffusers SVD snapshot (safetensors + config.json) into a model directory, in C#.")
         {
-            FromOption, OutOption, Fp16Option, AttentionOption, ExternalDataOption,
+            FromOption, OutOption, UNetOnnxOption, Fp16Option, AttentionOption, ExternalDataOption,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(Run(parse, cancellationToken)));
         return command;
@@ -46,6 +53,7 @@ internal static class ConvertCommand
     {
         var source = parse.GetValue(FromOption)!;
         var output = parse.GetValue(OutOption)!;
+        var unetOnnx = parse.GetValue(UNetOnnxOption);
         var options = new ConversionOptions
         {
             Precision = parse.GetValue(Fp16Option) ? GraphPrecision.Float16 : GraphPrecision.Float32,
@@ -64,7 +72,9 @@ internal static class ConvertCommand
         ConversionReport report;
         try
         {
-            report = CheckpointConverter.Convert(source, output, options, progress, cancellationToken);
+            report = unetOnnx is null
+                ? CheckpointConverter.Convert(source, output, options, progress, cancellationToken)
+                : UNetImporter.Convert(source, unetOnnx, output, options, progress, cancellationToken);
         }
         finally
         {

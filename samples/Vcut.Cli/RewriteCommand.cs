@@ -31,7 +31,7 @@ internal static class RewriteCommand
         {
             throw new UsageException("--mode off is the original model; choose 'paper' or 'exact'.");
         }
-        var report = ModelDirectoryRewriter.Rewrite(source, output, mode, cancellationToken);
+        var report = ModelDirectoryRewriter.Rewrite(source, output, mode, Vcut.Runtime.Sessions.OrtShapeProbe.For, cancellationToken);
         Console.WriteLine(report);
         Console.WriteLine($"Wrote {Path.GetFullPath(output)}");
         return 0;

@@ -17,7 +17,17 @@ public static class ModelDirectoryRewriter
     /// Graphs with external data get their own data files in the new directory.
     /// </summary>
     /// <exception cref="InvalidDataException">The source is not a directory of an original SVD UNet, or the rewrite is refused.</exception>
-    public static RewriteReport Rewrite(string source, string destination, VcutMode mode, CancellationToken cancellationToken = default)
+    public static RewriteReport Rewrite(string source, string destination, VcutMode mode, CancellationToken cancellationToken = default) =>
+        Rewrite(source, destination, mode, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Rewrite(string, string, VcutMode, CancellationToken)"/>, measuring the UNet's shapes with the probe
+    /// <paramref name="probeFor"/> makes for the UNet file's folder (where its external data lie); the runtime's
+    /// ONNX Runtime probe follows any export (see <see cref="ShapeProbe"/>). Null: <see cref="ShapeProbes.Static"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The source is not a directory of an original SVD UNet, or the rewrite is refused.</exception>
+    public static RewriteReport Rewrite(string source, string destination, VcutMode mode, Func<string, ShapeProbe>? probeFor,
+        CancellationToken cancellationToken = default)
     {
         var manifest = ModelManifest.Load(source);
         if (manifest.Vcut != VcutMode.Off)
@@ -32,7 +42,7 @@ public static class ModelDirectoryRewriter
         // Every graph is read from inside the source (links resolved) and written inside the output's staging folder.
         var sources = manifest.Models.Keys.ToDictionary(name => name, name => manifest.PathOf(source, name), StringComparer.Ordinal);
         var unetPath = sources[ModelNames.UNet];
-        var result = VcutRewriter.Rewrite(OnnxModelFile.Read(unetPath), mode);
+        var result = VcutRewriter.Rewrite(OnnxModelFile.Read(unetPath), mode, probeFor?.Invoke(Path.GetDirectoryName(Path.GetFullPath(unetPath))!));
         var rewritten = manifest with
         {
             Vcut = mode,

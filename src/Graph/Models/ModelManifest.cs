@@ -40,6 +40,18 @@ public sealed record ModelManifest(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public GraphPrecision Precision { get; init; }
 
+    /// <summary>
+    /// The UNet's ports, when it was made elsewhere and imported (<c>vcut convert --unet-onnx</c>): names and element
+    /// types the runtime binds. Omitted from the JSON (null) for the project's own UNets, whose ports are
+    /// <see cref="UNetPorts.Default"/>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public UNetPorts? UNetPorts { get; init; }
+
+    /// <summary>The ports the runtime binds: <see cref="UNetPorts"/>, or the project's own.</summary>
+    [JsonIgnore]
+    public UNetPorts Ports => UNetPorts ?? global::Vcut.Graph.Models.UNetPorts.Default;
+
     /// <summary>The manifest's file name inside a model directory.</summary>
     public const string FileName = "vcut-model.json";
 
@@ -153,6 +165,17 @@ public sealed record ModelManifest(
         if (!Enum.IsDefined(Precision))
         {
             throw Error("precision", $"is {(int)Precision}; expected \"float32\" or \"float16\"");
+        }
+        if (UNetPorts is { } ports)
+        {
+            foreach (var (field, port) in new[] { ("sample", ports.Sample), ("timestep", ports.Timestep),
+                         ("encoderHiddenStates", ports.EncoderHiddenStates), ("addedTimeIds", ports.AddedTimeIds), ("output", ports.Output) })
+            {
+                if (port is null || string.IsNullOrEmpty(port.Name) || !Enum.IsDefined(port.ElementType))
+                {
+                    throw Error($"unetPorts.{field}", "is missing or invalid; expected a name and an elementType of \"float32\" or \"float16\"");
+                }
+            }
         }
         if (Architecture?.UNet is null || Architecture.Vae is null || Architecture.ImageEncoder is null)
         {

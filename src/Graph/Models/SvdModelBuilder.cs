@@ -159,13 +159,24 @@ public static class SvdModelBuilder
     /// </summary>
     /// <exception cref="InvalidOperationException">A graph is too large for one file and the policy is <see cref="ExternalDataPolicy.Never"/>.</exception>
     public static ModelManifest BuildDirectory(string outputDirectory, SvdBuildOptions options,
-        IProgress<ModelBuildProgress> progress, CancellationToken cancellationToken)
+        IProgress<ModelBuildProgress> progress, CancellationToken cancellationToken) =>
+        BuildDirectory(outputDirectory, options, CreateManifest(options), null, progress, cancellationToken);
+
+    /// <summary>
+    /// As the public overload, writing <paramref name="manifest"/>, and for each graph <paramref name="supplied"/>
+    /// returns (given its name and output path) that graph instead of a built one (an imported UNet).
+    /// </summary>
+    internal static ModelManifest BuildDirectory(string outputDirectory, SvdBuildOptions options, ModelManifest manifest,
+        Func<string, string, ModelProto?>? supplied, IProgress<ModelBuildProgress> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var manifest = CreateManifest(options);
         var names = options.ModelNamesToBuild;
         ModelDirectoryWriter.WriteGraphs(outputDirectory, manifest, (modelName, modelPath, token) =>
         {
+            if (supplied?.Invoke(modelName, modelPath) is { } given)
+            {
+                return given;
+            }
             var index = names.ToList().IndexOf(modelName);
             var parameters = ParametersOf(modelName, options);
             var elementsTotal = parameters.Sum(p => p.ElementCount);

@@ -23,7 +23,7 @@ internal sealed class GraphIndex
             {
                 _producers[output] = node;
             }
-            foreach (var input in node.Input.Where(i => i.Length > 0))
+            foreach (var input in SubgraphReferences.ReadsOf(node).Distinct())
             {
                 if (!_consumers.TryGetValue(input, out var list))
                 {
@@ -31,7 +31,7 @@ internal sealed class GraphIndex
                 }
                 list.Add(node);
             }
-            if (node.Input.Where(i => i.Length > 0).All(_constants.Contains) && node.OpType != "Shape")
+            if (SubgraphReferences.ReadsOf(node).All(_constants.Contains) && node.OpType != "Shape")
             {
                 foreach (var output in node.Output)
                 {
@@ -66,7 +66,7 @@ internal sealed class GraphIndex
         foreach (var node in Graph.Node)
         {
             var set = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var input in node.OpType == "Shape" ? [] : node.Input)
+            foreach (var input in node.OpType == "Shape" ? [] : SubgraphReferences.ReadsOf(node))
             {
                 if (dependencies.TryGetValue(input, out var inner))
                 {

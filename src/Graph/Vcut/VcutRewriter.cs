@@ -16,6 +16,9 @@ public sealed record FoundCrossAttention(string Name, CrossAttentionKind Kind, i
 {
     /// <summary>The name of its cached constant.</summary>
     public string CacheName => $"{Name}.cached";
+
+    /// <summary>The graph node of the attention itself (the Softmax, or the MultiHeadAttention), for messages.</summary>
+    public string Node { get; init; } = "";
 }
 
 /// <summary>What a rewrite did.</summary>
@@ -68,6 +71,10 @@ public static class VcutRewriter
         "Reshape", "Transpose", "Unsqueeze", "Squeeze", "Expand", "Tile", "Cast", "Identity", "Flatten",
     };
 
+    private sealed record Candidate(
+        string Attention, string Form, string ValueSide, string KeyValue, int KeyAxis, NodeProto ValueLinear, string? ValueBias,
+        NodeProto OutLinear, string? OutBias, string OutValue, NodeProto Residual, string ResidualStream, int Ordinal);
+
     private sealed record Match(
         FoundCrossAttention Found, string ValueSide, NodeProto ValueLinear, string ValueWeight, string? ValueBias,
         NodeProto OutLinear, string OutWeight, string? OutBias, NodeProto Residual, string ResidualStream);
@@ -77,7 +84,15 @@ public static class VcutRewriter
     /// <paramref name="mode"/>.
     /// </summary>
     /// <exception cref="InvalidDataException">Not an SVD UNet, no cross-attention, a key length other than one, or a structure that does not add up.</exception>
-    public static RewriteResult Rewrite(ModelProto unet, VcutMode mode)
+    public static RewriteResult Rewrite(ModelProto unet, VcutMode mode) => Rewrite(unet, mode, null);
+
+    /// <summary>
+    /// Rewrites <paramref name="unet"/> for <paramref name="mode"/>, measuring the shapes it needs (key lengths, the
+    /// residual streams' layout) with <paramref name="probe"/> (<see cref="ShapeProbes.Static"/> when null; the runtime
+    /// passes an ONNX Runtime probe run).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not an SVD UNet, no cross-attention, a key length other than one, an attention form it cannot rewrite, or a structure that does not add up; the message names the node.</exception>
+    public static RewriteResult Rewrite(ModelProto unet, VcutMode mode, ShapeProbe? probe)
     {
         ArgumentNullException.ThrowIfNull(unet);
         if (mode == VcutMode.Off)
@@ -96,9 +111,11 @@ public static class VcutRewriter
         var parametersBefore = Parameters(graph);
 
         var index = new GraphIndex(graph);
-        var tokens = context.Type.TensorType.Shape.Dim[1] is { ValueCase: TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue } d ? d.DimValue : 1;
-        var shapes = Probe(graph, inChannels, tokens, crossWidth);
-        var matches = FindCrossAttentions(index, shapes);
+        var probeInputs = ProbeInputs(graph, inChannels, crossWidth, out var probeFrames);
+        var candidates = FindCrossAttentions(index);
+        var needed = candidates.SelectMany(c => new[] { c.KeyValue, c.ResidualStream, c.OutValue }).Distinct().ToList();
+        var shapes = (probe ?? ShapeProbes.Static)(unet, probeInputs, needed);
+        var matches = candidates.Select(c => Measure(index, c, shapes, probeFrames)).ToList();
         Validate(matches);
 
         // A float16 UNet (converted with --fp16) keeps float32 at its boundaries: the cached constants travel as
@@ -124,67 +141,101 @@ public static class VcutRewriter
 
     private static long Parameters(GraphProto graph) => graph.Initializer.Sum(i => i.Dims.Aggregate(1L, (a, d) => a * d));
 
-    private static ShapeInference Probe(GraphProto graph, long inChannels, long tokens, long crossWidth)
+    /// <summary>
+    /// A concrete shape per graph input: declared sizes where fixed, else 2 rows, 3 frames (distinct from every
+    /// probe h·w, so spatial and temporal queries differ), a 16×16 latent, one context token.
+    /// </summary>
+    private static Dictionary<string, long[]> ProbeInputs(GraphProto graph, long inChannels, long crossWidth, out long frames)
     {
-        var inputs = new Dictionary<string, long[]>
+        long[] Shape(ValueInfoProto input, long[] fallback)
         {
-            [GraphPorts.Sample] = [ProbeBatch, ProbeFrames, inChannels, ProbeLatent, ProbeLatent],
-            [GraphPorts.Timestep] = GraphPorts.TimestepShape(graph.Input.First(i => i.Name == GraphPorts.Timestep).Type.TensorType.Shape?.Dim.Count ?? 1),
-            [ContextInput] = [ProbeBatch, tokens, crossWidth],
-            [GraphPorts.AddedTimeIds] = [ProbeBatch, GraphPorts.AddedTimeIdCount],
-        };
-        return ShapeInference.Run(graph, inputs);
+            var dims = input.Type?.TensorType?.Shape?.Dim;
+            if (dims is null)
+            {
+                return fallback;
+            }
+            return dims.Select((d, i) => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0
+                ? d.DimValue
+                : i < fallback.Length ? fallback[i] : 1).ToArray();
+        }
+        var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var inputs = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var input in graph.Input.Where(i => !initializers.Contains(i.Name)))
+        {
+            inputs[input.Name] = input.Name switch
+            {
+                GraphPorts.Sample => Shape(input, [ProbeBatch, ProbeFrames, inChannels, ProbeLatent, ProbeLatent]),
+                ContextInput => Shape(input, [ProbeBatch, 1, crossWidth]),
+                GraphPorts.AddedTimeIds => Shape(input, [ProbeBatch, GraphPorts.AddedTimeIdCount]),
+                _ => Shape(input, [1]),
+            };
+        }
+        frames = inputs[GraphPorts.Sample][1];
+        return inputs;
     }
 
-    private static List<Match> FindCrossAttentions(GraphIndex index, ShapeInference shapes)
+    private static List<Candidate> FindCrossAttentions(GraphIndex index)
     {
         var dependencies = index.InputDependencies();
         bool ContextOnly(string value) =>
             dependencies.TryGetValue(value, out var set) && set.Count == 1 && set.Contains(ContextInput);
-        var matches = new List<Match>();
+        var matches = new List<Candidate>();
         var claimed = new HashSet<NodeProto>();
         foreach (var node in index.Graph.Node)
         {
-            string? valueSide = null, attentionOutput = null, form = null;
-            long keyLength = 0;
+            string valueSide, attentionOutput, form, keyValue;
+            int keyAxis;
             if (node.OpType == "MultiHeadAttention" && node.Input.Count >= 2 && ContextOnly(node.Input[1]))
             {
                 if (node.Input.Count < 3 || node.Input[2].Length == 0)
                 {
                     throw new InvalidDataException(
-                        $"Cross-attention '{node.Name}' packs keys and values in one input; only separate key and value inputs are supported.");
+                        $"Cross-attention '{node.Name}' (com.microsoft.MultiHeadAttention) packs keys and values in one input; " +
+                        "only separate key and value inputs are supported.");
                 }
                 valueSide = node.Input[2];
                 attentionOutput = node.Output[0];
-                keyLength = shapes.ShapeOf(node.Input[1]) is { Length: 3 } k ? k[1] : -1;
+                (keyValue, keyAxis) = (node.Input[1], 1);
                 form = "fused";
                 claimed.Add(node);
             }
             else if (node.OpType == "Softmax")
             {
-                var scores = Upstream(index, node.Input[0], "Mul", "Div");
+                var scores = Upstream(index, node.Input[0]);
                 if (scores?.OpType != "MatMul" || !ContextOnly(scores.Input[1]))
                 {
                     continue;
                 }
-                var weighted = index.Consumers(node.Output[0]).FirstOrDefault(c => c.OpType == "MatMul" && c.Input[0] == node.Output[0]);
+                var probabilities = node.Output[0];
+                var weighted = index.Consumers(probabilities).FirstOrDefault(c => c.OpType == "MatMul" && c.Input[0] == probabilities);
+                if (weighted is null && index.Consumers(probabilities) is [{ OpType: "Cast" } cast])
+                {
+                    weighted = index.Consumers(cast.Output[0]).FirstOrDefault(c => c.OpType == "MatMul" && c.Input[0] == cast.Output[0]);
+                }
                 if (weighted is null || !ContextOnly(weighted.Input[1]))
                 {
                     throw new InvalidDataException(
-                        $"Attention '{node.Name}' takes its keys from '{ContextInput}' but its values from elsewhere; cannot rewrite it.");
+                        $"Attention '{node.Name}' (Softmax) takes its keys from '{ContextInput}' but its values from elsewhere; cannot rewrite it.");
                 }
                 valueSide = weighted.Input[1];
                 attentionOutput = weighted.Output[0];
-                keyLength = shapes.ShapeOf(scores.Output[0]) is { Length: > 0 } s ? s[^1] : -1;
+                (keyValue, keyAxis) = (scores.Output[0], -1);
                 form = "plain";
                 claimed.Add(scores);
                 claimed.Add(weighted);
+            }
+            else if (node.Domain == "com.microsoft" && node.OpType is "Attention" or "PackedMultiHeadAttention" or "PackedAttention"
+                     or "GroupQueryAttention" or "DecoderAttention" && node.Input.Any(i => i.Length > 0 && ContextOnly(i)))
+            {
+                throw new InvalidDataException(
+                    $"Node '{node.Name}' ({node.Domain}.{node.OpType}) reads '{ContextInput}': this attention form cannot be rewritten for VCUT " +
+                    "(supported: MatMul → Softmax → MatMul, with or without scale/bias, and com.microsoft.MultiHeadAttention with separate key and value).");
             }
             else
             {
                 continue;
             }
-            matches.Add(Complete(index, shapes, valueSide, attentionOutput!, keyLength, form!, matches.Count));
+            matches.Add(Complete(index, node, valueSide, attentionOutput, keyValue, keyAxis, form, matches.Count));
         }
 
         // Every use of the context must be one of the attentions found: anything else would be silently changed.
@@ -200,23 +251,57 @@ public static class VcutRewriter
         if (stray is not null)
         {
             throw new InvalidDataException(
-                $"Node '{stray.Name}' ({stray.OpType}) uses '{ContextInput}' outside a recognised cross-attention; refusing to rewrite.");
+                $"Node '{stray.Name}' ({stray.OpType}) uses '{ContextInput}' outside a recognised cross-attention (an unknown attention form?); " +
+                "refusing to rewrite. Supported: MatMul → Softmax → MatMul and com.microsoft.MultiHeadAttention with separate key and value.");
         }
         return matches;
     }
 
-    private static NodeProto? Upstream(GraphIndex index, string value, params string[] skip)
+    /// <summary>
+    /// Back from a Softmax input to the scores MatMul: through a scale (Mul/Div by a constant), a Cast, and an additive
+    /// bias or mask (Add; baddbmm's beta·empty), whose value cannot change a softmax over a single key.
+    /// </summary>
+    private static NodeProto? Upstream(GraphIndex index, string value)
     {
         var node = index.Producer(value);
-        while (node is not null && skip.Contains(node.OpType))
+        for (var depth = 0; node is not null && depth < 8; depth++)
         {
-            var next = node.Input.FirstOrDefault(i => !index.IsConstant(i));
-            node = next is null ? null : index.Producer(next);
+            switch (node.OpType)
+            {
+                case "Mul" or "Div" or "Cast":
+                    var next = node.Input.FirstOrDefault(i => !index.IsConstant(i));
+                    node = next is null ? null : index.Producer(next);
+                    break;
+                case "Add":
+                    node = node.Input.Select(i => index.Producer(i)).FirstOrDefault(p => p is not null && Reaches(index, p, "MatMul"));
+                    break;
+                default:
+                    return node;
+            }
         }
         return node;
     }
 
-    private static Match Complete(GraphIndex index, ShapeInference shapes, string valueSide, string attentionOutput, long keyLength, string form, int ordinal)
+    private static bool Reaches(GraphIndex index, NodeProto node, string opType)
+    {
+        for (var depth = 0; node is not null && depth < 4; depth++)
+        {
+            if (node.OpType == opType)
+            {
+                return true;
+            }
+            if (node.OpType is not ("Mul" or "Div" or "Cast"))
+            {
+                return false;
+            }
+            var next = node.Input.FirstOrDefault(i => !index.IsConstant(i));
+            node = next is null ? null! : index.Producer(next)!;
+        }
+        return false;
+    }
+
+    private static Candidate Complete(GraphIndex index, NodeProto attention, string valueSide, string attentionOutput, string keyValue, int keyAxis,
+        string form, int ordinal)
     {
         // to_v: back from the value input through head plumbing to the linear layer on the context.
         var node = index.Producer(valueSide);
@@ -232,7 +317,9 @@ public static class VcutRewriter
         }
         if (node is null || node.OpType is not ("MatMul" or "Gemm") || !index.IsConstant(node.Input[1]))
         {
-            throw new InvalidDataException($"Cannot find the value projection (to_v) of the cross-attention reading '{valueSide}'.");
+            throw new InvalidDataException(
+                $"Cannot find the value projection (to_v) of the cross-attention '{attention.Name}' ({attention.OpType}) reading '{valueSide}': " +
+                $"expected MatMul or Gemm with a constant weight, found {(node is null ? "a graph input" : $"'{node.Name}' ({node.OpType})")}.");
         }
         var valueLinear = node;
 
@@ -245,7 +332,9 @@ public static class VcutRewriter
         }
         if (next is null || next.OpType is not ("MatMul" or "Gemm") || !index.IsConstant(next.Input[1]))
         {
-            throw new InvalidDataException($"Cannot find the output projection (to_out) after the cross-attention output '{attentionOutput}'.");
+            throw new InvalidDataException(
+                $"Cannot find the output projection (to_out) after the cross-attention '{attention.Name}' ({attention.OpType}): expected MatMul " +
+                $"or Gemm with a constant weight, found {(next is null ? "several consumers" : $"'{next.Name}' ({next.OpType})")}.");
         }
         var outLinear = next;
         value = outLinear.Output[0];
@@ -259,21 +348,35 @@ public static class VcutRewriter
         }
         if (next?.OpType != "Add" || next.Input.Count != 2 || next.Input.Any(index.IsConstant))
         {
-            throw new InvalidDataException($"The cross-attention output '{value}' is not added to a residual stream; cannot rewrite it.");
+            throw new InvalidDataException(
+                $"The output '{value}' of cross-attention '{attention.Name}' ({attention.OpType}) is not added to a residual stream; cannot rewrite it.");
         }
         var residualStream = next.Input[0] == value ? next.Input[1] : next.Input[0];
+        return new Candidate(attention.Name, form, valueSide, keyValue, keyAxis, valueLinear, valueBias, outLinear, outBias, value, next,
+            residualStream, ordinal);
+    }
 
-        var stream = shapes.ShapeOf(residualStream) ?? throw new InvalidDataException($"No probe shape for '{residualStream}'.");
-        var output = shapes.ShapeOf(value) ?? throw new InvalidDataException($"No probe shape for '{value}'.");
+    private static Match Measure(GraphIndex index, Candidate c, IReadOnlyDictionary<string, long[]> shapes, long probeFrames)
+    {
+        long[] ShapeOf(string value) => shapes.TryGetValue(value, out var shape)
+            ? shape
+            : throw new InvalidDataException($"The shape probe gave no shape for '{value}' (cross-attention '{c.Attention}').");
+        var key = ShapeOf(c.KeyValue);
+        // Plain: the scores' last axis. Fused: key (B, L, C), or (B, heads, L, head width) in the BNSH layout.
+        var keyLength = key.Length == 0 ? -1 : c.KeyAxis < 0 ? key[^1] : key.Length == 3 ? key[1] : key.Length == 4 ? key[2] : -1;
+        var stream = ShapeOf(c.ResidualStream);
+        var output = ShapeOf(c.OutValue);
         if (stream.Length != 3 || output.Length != 3 || stream[2] != output[2])
         {
             throw new InvalidDataException(
-                $"The cross-attention output [{string.Join(", ", output)}] and its residual stream [{string.Join(", ", stream)}] are not (rows, tokens, C) of one width.");
+                $"The output [{string.Join(", ", output)}] of cross-attention '{c.Attention}' and its residual stream [{string.Join(", ", stream)}] " +
+                "are not (rows, tokens, C) of one width.");
         }
-        var kind = stream[1] == ProbeFrames ? CrossAttentionKind.Temporal : CrossAttentionKind.Spatial;
-        var name = NameFromWeight(index, outLinear.Input[1]) ?? $"cross_attention.{ordinal}";
-        var found = new FoundCrossAttention(name, kind, (int)stream[2], keyLength, form);
-        return new Match(found, valueSide, valueLinear, valueLinear.Input[1], valueBias, outLinear, outLinear.Input[1], outBias, next, residualStream);
+        var kind = stream[1] == probeFrames ? CrossAttentionKind.Temporal : CrossAttentionKind.Spatial;
+        var name = NameFromWeight(index, c.OutLinear.Input[1]) ?? $"cross_attention.{c.Ordinal}";
+        var found = new FoundCrossAttention(name, kind, (int)stream[2], keyLength, c.Form) { Node = c.Attention };
+        return new Match(found, c.ValueSide, c.ValueLinear, c.ValueLinear.Input[1], c.ValueBias, c.OutLinear, c.OutLinear.Input[1], c.OutBias,
+            c.Residual, c.ResidualStream);
     }
 
     private static NodeProto? SingleConsumer(GraphIndex index, string value) =>
@@ -300,14 +403,16 @@ public static class VcutRewriter
         foreach (var match in matches.Where(m => m.Found.KeyLength != 1))
         {
             throw new InvalidDataException(
-                $"Cross-attention '{match.Found.Name}' attends over {match.Found.KeyLength} keys; VCUT's constant holds only for a single key.");
+                $"Cross-attention '{match.Found.Name}' (node '{match.Found.Node}') attends over {match.Found.KeyLength} keys; VCUT's constant holds only for a single key.");
         }
         var spatial = matches.Count(m => m.Found.Kind == CrossAttentionKind.Spatial);
         var temporal = matches.Count - spatial;
         if (spatial != temporal)
         {
+            string Nodes(CrossAttentionKind kind) => string.Join(", ", matches.Where(m => m.Found.Kind == kind).Select(m => $"'{m.Found.Node}'"));
             throw new InvalidDataException(
-                $"Found {spatial} spatial and {temporal} temporal cross-attentions; an SVD UNet pairs them. Refusing to write a model that may be wrong.");
+                $"Found {spatial} spatial and {temporal} temporal cross-attentions; an SVD UNet pairs them. Refusing to write a model that may be wrong. " +
+                $"Spatial: {Nodes(CrossAttentionKind.Spatial)}; temporal: {Nodes(CrossAttentionKind.Temporal)}.");
         }
         var duplicates = matches.GroupBy(m => m.Found.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (duplicates.Count > 0)
@@ -332,7 +437,10 @@ public static class VcutRewriter
     private static ModelProto BuildCache(GraphIndex index, List<Match> matches, VcutMode mode, long crossWidth, ModelProto source, bool float16)
     {
         var graph = new GraphProto { Name = "conditioning_cache" };
-        graph.Input.Add(index.Graph.Input.First(i => i.Name == ContextInput).Clone());
+        // The cache takes and gives float32 whatever the UNet's ports: a float16 context port is cast inside.
+        var contextInput = index.Graph.Input.First(i => i.Name == ContextInput).Clone();
+        contextInput.Type.TensorType.ElemType = (int)TensorProto.Types.DataType.Float;
+        graph.Input.Add(contextInput);
         var copiedNodes = new HashSet<NodeProto>();
         var copiedInitializers = new HashSet<string>(StringComparer.Ordinal);
 
@@ -419,20 +527,23 @@ public static class VcutRewriter
 
     private static void RewriteUNet(GraphProto graph, GraphIndex index, List<Match> matches, VcutMode mode, bool float16)
     {
-        var batch = new NodeProto { Name = "vcut/batch", OpType = "Shape" };
-        batch.Input.Add(GraphPorts.Sample);
-        batch.Output.Add("vcut.batch");
-        batch.Attribute.Add(OnnxAttr.Int("start", 0));
-        batch.Attribute.Add(OnnxAttr.Int("end", 1));
+        // N as int64 [1]: Shape then Gather, which every opset from 13 reads (Shape's start/end need opset 15).
+        var zero = new TensorProto { Name = "vcut.zero", DataType = (int)TensorProto.Types.DataType.Int64 };
+        zero.Dims.Add(1);
+        zero.Int64Data.Add(0);
+        var shape = Node("Shape", "vcut/sample_shape", [GraphPorts.Sample], ["vcut.sample_shape"]);
+        var batch = Node("Gather", "vcut/batch", ["vcut.sample_shape", zero.Name], ["vcut.batch"], OnnxAttr.Int("axis", 0));
         var minusOne = new TensorProto { Name = "vcut.minus_one", DataType = (int)TensorProto.Types.DataType.Int64 };
         minusOne.Dims.Add(1);
         minusOne.Int64Data.Add(-1);
         var one = new TensorProto { Name = "vcut.one", DataType = (int)TensorProto.Types.DataType.Int64 };
         one.Dims.Add(1);
         one.Int64Data.Add(1);
-        graph.Node.Insert(0, batch);
-        graph.Node.Insert(1, ConstantNode(minusOne));
-        graph.Node.Insert(2, ConstantNode(one));
+        graph.Node.Insert(0, ConstantNode(zero));
+        graph.Node.Insert(1, shape);
+        graph.Node.Insert(2, batch);
+        graph.Node.Insert(3, ConstantNode(minusOne));
+        graph.Node.Insert(4, ConstantNode(one));
 
         foreach (var match in matches)
         {
@@ -489,7 +600,7 @@ public static class VcutRewriter
             if (node.Output.Any(live.Contains))
             {
                 keep[i] = true;
-                foreach (var input in node.Input)
+                foreach (var input in SubgraphReferences.ReadsOf(node))
                 {
                     live.Add(input);
                 }

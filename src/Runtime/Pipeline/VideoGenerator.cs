@@ -412,13 +412,38 @@ public sealed class VideoGenerator : IDisposable
         var unetFrame = 2 * latentFrame;
         var memory = OrtMemoryInfo.DefaultInstance;
 
+        // The UNet's ports as the manifest records them (an imported UNet may name its output otherwise and take float16):
+        // float16 ports get their own buffers, allocated here once per video and converted at every call.
+        var ports = Manifest.Ports;
+        using var boundary = new Float16Boundary();
+        static bool Half(UNetPort port) => port.ElementType == PortElementType.Float16;
+        OrtValue Port(UNetPort port, TensorBuffer buffer, long[] portShape, bool perStep) =>
+            Half(port) ? boundary.Input(buffer.Data, portShape, perStep) : buffer.Value;
+        var halfPorts = Half(ports.Sample) || Half(ports.Timestep) || Half(ports.AddedTimeIds) || Half(ports.Output)
+            || (Vcut == VcutMode.Off && Half(ports.EncoderHiddenStates));
+        if (halfPorts && (interval > 1 || guidedSteps < (rows == 2 ? options.Steps : 0)))
+        {
+            throw new ArgumentException(
+                "Invalid video options: step caching and guidance economy need a UNet with float32 ports; this model's UNet takes or " +
+                "gives float16 (its manifest's unetPorts). Use step cache interval 1 and guidance step fraction 1 with it.");
+        }
+        long[] sampleShape = [rows, frames, 2 * channels, shape.LatentHeight, shape.LatentWidth];
+        var contextValues = Vcut == VcutMode.Off && Half(ports.EncoderHiddenStates)
+            ? [boundary.Input(cache.Values, [rows, 1, cache.Entries[0].Width], perStep: false)]
+            : conditioningValues.ToList();
+
         // Two bindings of the same buffers: every row, and the conditional row alone (the steps after guidance ends).
-        string[] names = [GraphPorts.Sample, GraphPorts.Timestep, GraphPorts.AddedTimeIds, .. cache.Entries.Select(e => e.Name)];
-        OrtValue[] allRows = [sample.Value, timestep.Value, timeIds.Value, .. conditioningValues];
+        string[] names = [ports.Sample.Name, ports.Timestep.Name, ports.AddedTimeIds.Name,
+            .. cache.Entries.Select(e => Vcut == VcutMode.Off ? ports.EncoderHiddenStates.Name : e.Name)];
+        OrtValue[] allRows = [Port(ports.Sample, sample, sampleShape, perStep: true), Port(ports.Timestep, timestep, [1], perStep: true),
+            Port(ports.AddedTimeIds, timeIds, [rows, GraphPorts.AddedTimeIdCount], perStep: false), .. contextValues];
+        var velocityValue = Half(ports.Output)
+            ? boundary.Output(velocity.Data, [rows, frames, channels, shape.LatentHeight, shape.LatentWidth])
+            : velocity.Value;
         using var conditionalValues = new DisposableList<OrtValue>();
         OrtValue[] conditionalOnly = allRows;
-        var conditionalVelocity = velocity.Value;
-        if (rows == 2)
+        var conditionalVelocity = velocityValue;
+        if (rows == 2 && !halfPorts)
         {
             conditionalValues.Add(OrtValue.CreateTensorValueFromMemory(memory, sample.Data.AsMemory(frames * unetFrame, frames * unetFrame),
                 [1, frames, 2 * channels, shape.LatentHeight, shape.LatentWidth]));
@@ -434,15 +459,15 @@ public sealed class VideoGenerator : IDisposable
 
         // Step-level caching: the deep features of the last full step, in a buffer sized by the first full step.
         using var features = new DisposableList<OrtValue>(); // [every row, conditional row]
-        string[] unetOutputs = interval > 1 ? [GraphPorts.OutSample, StepCacheSplitter.FeaturesName] : [GraphPorts.OutSample];
+        string[] unetOutputs = interval > 1 ? [ports.Output.Name, StepCacheSplitter.FeaturesName] : [ports.Output.Name];
         string[] shallowNames = [.. names, StepCacheSplitter.FeaturesName];
-        string[] velocityOnly = [GraphPorts.OutSample];
+        string[] velocityOnly = [ports.Output.Name];
 
         for (var step = 0; step < options.Steps; step++)
         {
             var guidedStep = rows == 2 && step < guidedSteps;
             var inputs = rows == 1 || guidedStep ? allRows : conditionalOnly;
-            var velocityOut = rows == 1 || guidedStep ? velocity.Value : conditionalVelocity;
+            var velocityOut = rows == 1 || guidedStep ? velocityValue : conditionalVelocity;
             var scale = scheduler.InputScale(step);
             for (var row = guidedStep ? 0 : rows - 1; row < rows; row++)
             {
@@ -456,7 +481,9 @@ public sealed class VideoGenerator : IDisposable
             timestep.Span[0] = scheduler.Timesteps[step];
             if (interval == 1)
             {
+                boundary.BeforeCall();
                 calls.Run(ModelNames.UNet, names, inputs, velocityOnly, [velocityOut]);
+                boundary.AfterCall();
             }
             else if (features.Count == 0)
             {

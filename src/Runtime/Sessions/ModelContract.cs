@@ -32,8 +32,34 @@ internal static class ModelContract
     ];
 
     /// <summary>Throws <see cref="InvalidDataException"/> naming the model, the port and what was expected.</summary>
-    public static void Check(string modelName, string path, InferenceSession session, VcutMode mode)
+    public static void Check(string modelName, string path, InferenceSession session, VcutMode mode) =>
+        Check(modelName, path, session, mode, UNetPorts.Default);
+
+    /// <summary>As <see cref="Check(string, string, InferenceSession, VcutMode)"/>, with the UNet's ports as the manifest records them.</summary>
+    public static void Check(string modelName, string path, InferenceSession session, VcutMode mode, UNetPorts ports)
     {
+        if (modelName == ModelNames.UNet && ports != UNetPorts.Default)
+        {
+            static TensorElementType Type(UNetPort port) =>
+                port.ElementType == PortElementType.Float16 ? TensorElementType.Float16 : TensorElementType.Float;
+            Port[] fixedPorts =
+            [
+                new(ports.Sample.Name, Type(ports.Sample), 5), new(ports.Timestep.Name, Type(ports.Timestep), 1),
+                new(ports.AddedTimeIds.Name, Type(ports.AddedTimeIds), 2),
+            ];
+            Port[] output = [new(ports.Output.Name, Type(ports.Output), 5)];
+            if (mode == VcutMode.Off)
+            {
+                CheckPorts(modelName, path, "input", [.. fixedPorts, new(ports.EncoderHiddenStates.Name, Type(ports.EncoderHiddenStates), 3)],
+                    session.InputMetadata);
+            }
+            else
+            {
+                CheckPorts(modelName, path, "input", fixedPorts, session.InputMetadata.Where(p => fixedPorts.Any(v => v.Name == p.Key)).ToDictionary());
+            }
+            CheckPorts(modelName, path, "output", output, session.OutputMetadata);
+            return;
+        }
         if (modelName == ModelNames.ConditioningCache)
         {
             CheckPorts(modelName, path, "input", [new(GraphPorts.EncoderHiddenStates, TensorElementType.Float, 3)], session.InputMetadata);
@@ -61,6 +87,7 @@ internal static class ModelContract
     public static void CheckCacheFeedsUNet(InferenceSession cache, InferenceSession unet, string directory)
     {
         var constants = unet.InputMetadata.Keys.Where(k => VcutUNetInputs.All(v => v.Name != k)).ToList();
+        // Imported UNets keep diffusers' input names (UNetPorts.Read), so the fixed inputs are these three here too.
         if (constants.Count == 0)
         {
             throw new InvalidDataException($"The VCUT UNet of '{directory}' takes no cached constants.");

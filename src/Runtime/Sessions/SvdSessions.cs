@@ -106,7 +106,9 @@ internal sealed class SvdSessions : IDisposable
         RewriteReport? report = null;
         if (mode != VcutMode.Off && manifest.Vcut == VcutMode.Off)
         {
-            var result = VcutRewriter.Rewrite(OnnxModelFile.Read(paths[ModelNames.UNet]), mode);
+            // Shapes measured by ONNX Runtime (a probe run), so any export's plumbing is followed (docs/vcut.md).
+            var unetFolder = Path.GetDirectoryName(Path.GetFullPath(paths[ModelNames.UNet]))!;
+            var result = VcutRewriter.Rewrite(OnnxModelFile.Read(paths[ModelNames.UNet]), mode, OrtShapeProbe.For(unetFolder));
             rewritten[ModelNames.UNet] = result.UNet.ToByteArray();
             rewritten[ModelNames.ConditioningCache] = result.Cache.ToByteArray();
             report = result.Report;
@@ -161,7 +163,7 @@ internal sealed class SvdSessions : IDisposable
                 sessions[name] = session;
                 if (name != StepCacheSplitter.ShallowModelName)
                 {
-                    ModelContract.Check(name, origin, session, mode);
+                    ModelContract.Check(name, origin, session, mode, manifest.Ports);
                 }
             }
             if (mode != VcutMode.Off)
