@@ -22,6 +22,8 @@ internal static class Program
         BenchCommand.Create(),
         InfoCommand.Create(),
         EvaluateCommand.Create(),
+        ProfileCommand.Create(),
+        SpeedBenchCommand.Create(),
     };
 
     private static async Task<int> Main(string[] args)

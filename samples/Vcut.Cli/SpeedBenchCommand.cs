@@ -1,0 +1,168 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Vcut.Graph.Names;
+using Vcut.Graph.StepCache;
+using Vcut.Graph.Vcut;
+using Vcut.Runtime.Imaging;
+using Vcut.Runtime.Pipeline;
+using Vcut.Runtime.Quality;
+
+namespace Vcut.Cli;
+
+/// <summary>
+/// <c>vcut bench-speed</c>: step-cache intervals × guidance fractions × VCUT off/exact, whole videos side by side in one
+/// process (each mode's generator opened once, one warm-up, settings interleaved with a rotating order), each setting's
+/// time against the plain video (off, interval 1, guidance at every step) and its PSNR/SSIM against that video.
+/// </summary>
+internal static class SpeedBenchCommand
+{
+    private static readonly Option<string> IntervalsOption = new("--intervals") { Description = "Step-cache intervals", HelpName = "N1,N2,...", DefaultValueFactory = _ => "1,2,3,4" };
+    private static readonly Option<string> FractionsOption = new("--guidance-fractions") { Description = "Guidance step fractions", HelpName = "F1,F2,...", DefaultValueFactory = _ => "1,0.6" };
+    private static readonly Option<string> ModesOption = new("--modes") { Description = "VCUT modes", HelpName = "M1,M2", DefaultValueFactory = _ => "off,exact" };
+    private static readonly Option<int> RepetitionsOption = new("--repetitions") { Description = "Interleaved repetitions after the warm-up", HelpName = "R", DefaultValueFactory = _ => 2 };
+    private static readonly Option<string?> OutOption = CliOptions.PathOption(new Option<string?>("--out") { Description = "Write the table to this JSON file", HelpName = "FILE.json" });
+
+    /// <summary>The command, with its options and help.</summary>
+    public static Command Create()
+    {
+        var command = new Command("bench-speed",
+            "Step caching × guidance economy × VCUT, whole videos interleaved in one process: time against the plain video and " +
+            "PSNR/SSIM against it (same picture, seed and latents). See docs/speed.md.")
+        {
+            CliOptions.Model, CliOptions.Frames, CliOptions.Steps, CliOptions.Height, CliOptions.Width, CliOptions.StepCacheBranch,
+            IntervalsOption, FractionsOption, ModesOption, RepetitionsOption, CliOptions.Threads, OutOption,
+        };
+        command.SetAction((parse, cancellationToken) => Task.FromResult(Run(parse, cancellationToken)));
+        return command;
+    }
+
+    private sealed record Setting(VcutMode Mode, int Interval, float Fraction)
+    {
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Mode.ToString().ToLowerInvariant()}, interval {Interval}, guidance {Fraction:0.##}");
+    }
+
+    private static int Run(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var directory = parse.GetValue(CliOptions.Model) ?? VideoGenerator.DefaultModelDirectory;
+        var baseOptions = new VideoGenerationOptions
+        {
+            Frames = parse.GetValue(CliOptions.Frames),
+            Steps = parse.GetValue(CliOptions.Steps),
+            Height = parse.GetValue(CliOptions.Height),
+            Width = parse.GetValue(CliOptions.Width),
+            Seed = 1,
+        };
+        baseOptions.Validate();
+        var intervals = ParseList(parse.GetValue(IntervalsOption)!, "--intervals", int.Parse);
+        var fractions = ParseList(parse.GetValue(FractionsOption)!, "--guidance-fractions", t => float.Parse(t, CultureInfo.InvariantCulture));
+        var modes = ParseList(parse.GetValue(ModesOption)!, "--modes", CliOptions.ParseVcut);
+        var repetitions = parse.GetValue(RepetitionsOption);
+        if (repetitions < 1)
+        {
+            throw new UsageException("--repetitions must be at least 1.");
+        }
+        var settings = (from mode in modes from interval in intervals from fraction in fractions select new Setting(mode, interval, fraction)).ToList();
+        foreach (var setting in settings)
+        {
+            (baseOptions with { StepCacheInterval = setting.Interval, GuidanceStepFraction = setting.Fraction }).Validate();
+        }
+        var plainSetting = new Setting(VcutMode.Off, 1, 1f);
+        if (!settings.Contains(plainSetting))
+        {
+            settings.Insert(0, plainSetting);
+        }
+        var execution = CliOptions.ReadExecution(parse);
+        var branch = parse.GetValue(CliOptions.StepCacheBranch);
+        var generators = settings.Select(s => s.Mode).Distinct().ToDictionary(m => m, m => VideoGenerator.Open(directory, execution, m, branch));
+        try
+        {
+            var image = RgbImage.Load(GenerateCommand.SampleImage);
+            VideoGenerationOptions OptionsOf(Setting s) => baseOptions with { StepCacheInterval = s.Interval, GuidanceStepFraction = s.Fraction };
+            var first = generators.Values.First();
+            Console.Error.WriteLine($"bench-speed: {first.Manifest.Preset} ({directory}) on {first.Device}, branch {first.StepCache!.Branch} ({first.StepCache.UpBlock} onwards), " +
+                $"{settings.Count} settings × {repetitions} repetitions + 1 warm-up");
+            foreach (var generator in generators.Values)
+            {
+                generator.Generate(image, baseOptions, cancellationToken: cancellationToken); // warm-up
+            }
+            var times = settings.ToDictionary(s => s, _ => new List<double>());
+            var videos = new Dictionary<Setting, GeneratedVideo>();
+            for (var repetition = 0; repetition < repetitions; repetition++)
+            {
+                for (var k = 0; k < settings.Count; k++)
+                {
+                    var setting = settings[(k + repetition) % settings.Count];
+                    var video = generators[setting.Mode].Generate(image, OptionsOf(setting), cancellationToken: cancellationToken);
+                    times[setting].Add(video.Statistics.TotalTime.TotalSeconds);
+                    videos[setting] = video;
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  repetition {repetition + 1}, {setting}: {video.Statistics.TotalTime.TotalSeconds:F2} s"));
+                }
+            }
+            var plainMedian = Median(times[plainSetting]);
+            var rows = settings.Select(s =>
+            {
+                var comparison = VideoQuality.Compare(videos[plainSetting], videos[s]);
+                var calls = videos[s].Statistics.ModelCalls;
+                return new
+                {
+                    mode = s.Mode.ToString().ToLowerInvariant(),
+                    interval = s.Interval,
+                    guidanceFraction = s.Fraction,
+                    fullCalls = calls.GetValueOrDefault(ModelNames.UNet),
+                    shallowCalls = calls.GetValueOrDefault(StepCacheSplitter.ShallowModelName),
+                    videoMedianSeconds = Median(times[s]),
+                    speedUp = plainMedian / Median(times[s]),
+                    psnr = comparison.MeanPsnr,
+                    ssim = comparison.MeanSsim,
+                };
+            }).ToList();
+            Console.WriteLine($"{"mode",-6} {"interval",8} {"guidance",9} {"full",5} {"shallow",8} {"video s",9} {"speed-up",9} {"PSNR dB",8} {"SSIM",7}");
+            foreach (var r in rows)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r.mode,-6} {r.interval,8} {r.guidanceFraction,9:0.##} {r.fullCalls,5} {r.shallowCalls,8} {r.videoMedianSeconds,9:F2} {r.speedUp,8:F2}× {r.psnr,8:F2} {r.ssim,7:F4}"));
+            }
+            if (parse.GetValue(OutOption) is { } path)
+            {
+                var temporary = path + ".tmp";
+                File.WriteAllText(temporary, JsonSerializer.Serialize(new
+                {
+                    model = first.Manifest.Preset,
+                    directory = Path.GetFullPath(directory),
+                    baseOptions.Frames, baseOptions.Steps, baseOptions.Height, baseOptions.Width, branch, repetitions,
+                    settings = rows,
+                }, new JsonSerializerOptions { WriteIndented = true }));
+                File.Move(temporary, path, overwrite: true);
+                Console.WriteLine($"Wrote {Path.GetFullPath(path)}");
+            }
+            return 0;
+        }
+        finally
+        {
+            foreach (var generator in generators.Values)
+            {
+                generator.Dispose();
+            }
+        }
+    }
+
+    private static List<T> ParseList<T>(string text, string option, Func<string, T> parse)
+    {
+        try
+        {
+            var values = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(parse).Distinct().ToList();
+            return values.Count > 0 ? values : throw new FormatException();
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new UsageException($"{option} expects values separated by commas, got '{text}'.");
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
