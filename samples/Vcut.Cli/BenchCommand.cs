@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Vcut.Graph.Analysis;
 using Vcut.Graph.Builders;
 using Vcut.Graph.Models;
@@ -108,9 +107,7 @@ internal static class BenchCommand
                     crossAttentionShareOfUNetMacs = analysis.CrossAttentionShare,
                     modes = rows,
                 };
-                var temporary = jsonPath + ".tmp";
-                File.WriteAllText(temporary, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
-                File.Move(temporary, jsonPath, overwrite: true);
+                CliOptions.WriteJson(jsonPath, document);
                 Console.WriteLine($"Wrote {Path.GetFullPath(jsonPath)}");
             }
             return 0;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Text.Json;
 using Vcut.Graph.Vcut;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;
@@ -200,6 +201,25 @@ internal static class CliOptions
                 $"--max-megapixels expects a number of megapixels above 0 and at most 100000, got {megapixels}."));
         }
         return Math.Max(1, (long)(megapixels.Value * 1e6));
+    }
+
+    /// <summary>Writes <paramref name="document"/> to a temporary file next to <paramref name="path"/> and moves it over the target.</summary>
+    public static void WriteJson(string path, object document)
+    {
+        var target = Path.GetFullPath(path);
+        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllText(temporary, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+            File.Move(temporary, target, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
     }
 
     /// <summary>Restricts a text option to <paramref name="choices"/> (listed in the help and in the error).</summary>

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Vcut.Graph.Vcut;
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;
@@ -97,7 +96,7 @@ internal static class EvaluateCommand
         PrintSummary(summary, results.Count, options.MotionBucketId);
         if (jsonPath is not null)
         {
-            WriteJson(jsonPath, Document(generator, modelDirectory, options, buckets, results, summary));
+            CliOptions.WriteJson(jsonPath, Document(generator, modelDirectory, options, buckets, results, summary));
             Console.WriteLine($"Wrote {Path.GetFullPath(jsonPath)}");
         }
         return 0;
@@ -294,25 +293,6 @@ internal static class EvaluateCommand
 
     /// <summary>JSON has no NaN: a figure that does not exist (motion fit of a one-frame video) is null.</summary>
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
-
-    /// <summary>Writes <paramref name="document"/> to a temporary file next to <paramref name="path"/> and moves it over the target.</summary>
-    private static void WriteJson(string path, object document)
-    {
-        var target = Path.GetFullPath(path);
-        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
-        try
-        {
-            File.WriteAllText(temporary, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(temporary, target, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
-    }
 
     /// <summary>One line per finished video on the error stream, written on the calling thread.</summary>
     private sealed class StatusLines : IProgress<EvaluationProgress>

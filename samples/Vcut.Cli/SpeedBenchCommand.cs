@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Vcut.Graph.Names;
 using Vcut.Graph.StepCache;
 using Vcut.Graph.Vcut;
@@ -125,15 +124,13 @@ internal static class SpeedBenchCommand
             }
             if (parse.GetValue(OutOption) is { } path)
             {
-                var temporary = path + ".tmp";
-                File.WriteAllText(temporary, JsonSerializer.Serialize(new
+                CliOptions.WriteJson(path, new
                 {
                     model = first.Manifest.Preset,
                     directory = Path.GetFullPath(directory),
                     baseOptions.Frames, baseOptions.Steps, baseOptions.Height, baseOptions.Width, branch, repetitions,
                     settings = rows,
-                }, new JsonSerializerOptions { WriteIndented = true }));
-                File.Move(temporary, path, overwrite: true);
+                });
                 Console.WriteLine($"Wrote {Path.GetFullPath(path)}");
             }
             return 0;
