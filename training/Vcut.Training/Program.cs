@@ -12,6 +12,7 @@ var defaults = new TrainingOptions { OutputDirectory = "." };
 var seedOption = new Option<long>("--seed") { Description = "Seed of weights, data and noise", DefaultValueFactory = _ => defaults.Seed };
 var vaeStepsOption = new Option<int>("--vae-steps") { Description = "VAE optimizer steps", DefaultValueFactory = _ => defaults.VaeSteps };
 var unetStepsOption = new Option<int>("--unet-steps") { Description = "UNet optimizer steps", DefaultValueFactory = _ => defaults.UNetSteps };
+var decoderStepsOption = new Option<int>("--decoder-steps") { Description = "Decoder-only optimizer steps after the UNet (encoder frozen)", DefaultValueFactory = _ => defaults.DecoderSteps };
 var unetBatchOption = new Option<int>("--unet-batch") { Description = "Clips per UNet step", DefaultValueFactory = _ => defaults.UNetBatch };
 var threadsOption = new Option<int>("--threads") { Description = "LibTorch threads", DefaultValueFactory = _ => defaults.Threads };
 var vaeCropOption = new Option<int>("--vae-crop") { Description = "VAE training crop side", DefaultValueFactory = _ => defaults.VaeCrop };
@@ -22,7 +23,7 @@ var checkpointOption = new Option<int>("--checkpoint-every") { Description = "St
 
 var train = new Command("train", "Train (or resume) both stages, then write OUT/snapshot (a diffusers snapshot)")
 {
-    outOption, presetOption, seedOption, vaeStepsOption, unetStepsOption, unetBatchOption, threadsOption, checkpointOption,
+    outOption, presetOption, seedOption, vaeStepsOption, unetStepsOption, decoderStepsOption, unetBatchOption, threadsOption, checkpointOption,
     vaeCropOption, vaeBatchOption, vaeLrOption, latentOption,
 };
 train.SetAction(parse =>
@@ -33,6 +34,7 @@ train.SetAction(parse =>
         Seed = parse.GetValue(seedOption),
         VaeSteps = parse.GetValue(vaeStepsOption),
         UNetSteps = parse.GetValue(unetStepsOption),
+        DecoderSteps = parse.GetValue(decoderStepsOption),
         UNetBatch = parse.GetValue(unetBatchOption),
         Threads = parse.GetValue(threadsOption),
         CheckpointEvery = parse.GetValue(checkpointOption),
@@ -58,6 +60,22 @@ train.SetAction(parse =>
     var snapshot = Path.Combine(options.OutputDirectory, "snapshot");
     DiffusersSnapshotWriter.Write(snapshot, trainer.TrainedPreset, trainer.Parameters.AsWeightSource($"trained:{preset.Name}:seed{options.Seed}"));
     trainer.WriteSummary(Path.Combine(options.OutputDirectory, "summary.json"), clock.Elapsed.TotalSeconds);
+    Console.WriteLine($"Wrote {snapshot} (convert it with: vcut convert --from {snapshot} --out DIR)");
+    return 0;
+});
+
+var export = new Command("export", "Write OUT/snapshot from OUT's latest checkpoint (a look at a run that is still training)") { outOption, presetOption };
+export.SetAction(parse =>
+{
+    var run = parse.GetValue(outOption)!;
+    if (!File.Exists(Path.Combine(run, "checkpoint", "state.json")))
+    {
+        Console.Error.WriteLine($"No checkpoint in '{Path.Combine(run, "checkpoint")}': --out must name a training run that has saved one.");
+        return 2;
+    }
+    using var trainer = new Trainer(ModelPreset.Get(parse.GetValue(presetOption)!), new TrainingOptions { OutputDirectory = run, Threads = 1 });
+    var snapshot = Path.Combine(run, "snapshot");
+    DiffusersSnapshotWriter.Write(snapshot, trainer.TrainedPreset, trainer.Parameters.AsWeightSource($"trained:{trainer.Parameters.Preset.Name}:checkpoint"));
     Console.WriteLine($"Wrote {snapshot} (convert it with: vcut convert --from {snapshot} --out DIR)");
     return 0;
 });
@@ -99,17 +117,27 @@ heldOut.SetAction(parse =>
 var imagesOption = new Option<string>("--images") { Description = "Folder of pictures", Required = true };
 var checkSizeOption = new Option<int>("--size") { Description = "Side the pictures are resized to", DefaultValueFactory = _ => 128 };
 var saveOption = new Option<string?>("--save") { Description = "Folder for side-by-side PNGs (input | reconstruction)" };
-var vaeCheck = new Command("vae-check", "Reconstruction PSNR of a run's VAE checkpoint on pictures") { outOption, presetOption, imagesOption, latentOption, checkSizeOption, saveOption };
+var designedOption = new Option<bool>("--designed-start") { Description = "Check the untrained designed VAE start instead of OUT's checkpoint" };
+var vaeCheck = new Command("vae-check", "Reconstruction PSNR of a run's VAE checkpoint on pictures") { outOption, presetOption, imagesOption, latentOption, checkSizeOption, saveOption, designedOption };
 vaeCheck.SetAction(parse =>
 {
-    var pictures = Directory.GetFiles(parse.GetValue(imagesOption)!).Order(StringComparer.Ordinal);
+    var pictures = Directory.GetFiles(parse.GetValue(imagesOption)!).Order(StringComparer.Ordinal).ToList();
     var preset = WithLatentChannels(ModelPreset.Get(parse.GetValue(presetOption)!), parse.GetValue(latentOption));
-    var results = VaeCheck.Run(preset, parse.GetValue(outOption)!, pictures, parse.GetValue(checkSizeOption), parse.GetValue(saveOption));
-    foreach (var (picture, psnr) in results)
+    var size = parse.GetValue(checkSizeOption);
+    var checkpoint = Path.Combine(parse.GetValue(outOption)!, "checkpoint", "parameters.bin");
+    if (!parse.GetValue(designedOption) && !File.Exists(checkpoint))
     {
-        Console.WriteLine($"{picture,-28} {psnr:F2} dB");
+        Console.Error.WriteLine($"No checkpoint at '{checkpoint}': --out must name a training run that has saved one (every --checkpoint-every steps).");
+        return 2;
     }
-    Console.WriteLine($"{"mean",-28} {results.Average(r => r.Psnr):F2} dB");
+    var results = VaeCheck.Run(preset, parse.GetValue(outOption)!, pictures, size, parse.GetValue(saveOption), parse.GetValue(designedOption));
+    var baselines = VaeCheck.Baselines(pictures, size, preset.Architecture.Vae.DownscaleFactor);
+    Console.WriteLine($"{"picture",-28} {"VAE",8} {"mean colour",12} {"blur 1/" + preset.Architecture.Vae.DownscaleFactor,9}");
+    foreach (var ((picture, psnr), (_, flat, blur)) in results.Zip(baselines))
+    {
+        Console.WriteLine($"{picture,-28} {psnr,5:F2} dB {flat,9:F2} dB {blur,6:F2} dB");
+    }
+    Console.WriteLine($"{"mean",-28} {results.Average(r => r.Psnr),5:F2} dB {baselines.Average(b => b.MeanColour),9:F2} dB {baselines.Average(b => b.Blur),6:F2} dB");
     return 0;
 });
 
@@ -162,7 +190,24 @@ vaeFit.SetAction(parse =>
     return 0;
 });
 
-var root = new RootCommand("Trains Vcut.MLNet's embedded default SVD with TorchSharp") { train, bench, preview, heldOut, vaeCheck, vaeFit, benchEager };
+var plotOption = new Option<string>("--png") { Description = "PNG to write (default OUT/loss.png)" };
+var plotLoss = new Command("plot-loss", "Plot a run's loss.csv (one panel per stage) as a PNG") { outOption, plotOption };
+plotLoss.SetAction(parse =>
+{
+    var run = parse.GetValue(outOption)!;
+    var csv = Path.Combine(run, "loss.csv");
+    if (!File.Exists(csv))
+    {
+        Console.Error.WriteLine($"No loss log at '{csv}': --out must name a training run's folder.");
+        return 2;
+    }
+    var png = parse.GetValue(plotOption) ?? Path.Combine(run, "loss.png");
+    Vcut.Training.Reporting.LossPlot.Write(Vcut.Training.Reporting.LossPlot.Read(csv), png);
+    Console.WriteLine($"Wrote {png}");
+    return 0;
+});
+
+var root = new RootCommand("Trains Vcut.MLNet's embedded default SVD with TorchSharp") { train, export, bench, preview, heldOut, vaeCheck, vaeFit, benchEager, plotLoss };
 return root.Parse(args).Invoke();
 
 static ModelPreset WithLatentChannels(ModelPreset preset, int? channels) => channels is not { } c ? preset : preset with

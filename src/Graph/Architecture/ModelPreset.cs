@@ -26,16 +26,17 @@ public sealed record ModelPreset(string Name, SvdArchitecture Architecture, int 
         "SVD topology at toy widths (seeded weights): exercises the whole pipeline, abstract motion only");
 
     /// <summary>
-    /// The trained embedded default: SVD's topology at widths that train on two CPU cores in about an hour and a
-    /// half, with sixteen latent channels so that an 8× downscaling VAE this small still reconstructs well (as
-    /// recent 16-channel VAEs do, where SVD's 4 channels lose detail). No width is below 64: GroupNorm's 32 groups
-    /// leave a 32-wide layer one channel per group, whose normalisation erases each channel's mean, so a network
-    /// whose last normalisation is that narrow cannot reproduce a picture's colours.
+    /// The trained embedded default: SVD's topology at widths that train on two CPU cores in about an hour, with
+    /// sixteen latent channels so that an 8× downscaling VAE this small still reconstructs well (as recent 16-channel
+    /// VAEs do, where SVD's 4 channels lose detail). The outermost level of the UNet and both ends of the VAE are 128
+    /// wide: SVD's GroupNorm always has 32 groups, and a picture's colours only pass the last normalisation of a
+    /// network when its groups hold at least four channels (with two, a flat colour normalises to ±1; see
+    /// docs/model-card.md).
     /// </summary>
     public static ModelPreset Micro { get; } = new("micro",
         new SvdArchitecture(
-            new UNetConfig(32, 16, [64, 64, 64, 64], [1, 1, 1, 1], 1, 64, 32),
-            new VaeConfig(3, 16, [64, 64, 64, 128], 1, 1f),
+            new UNetConfig(32, 16, [128, 64, 64, 64], [2, 1, 1, 1], 1, 64, 32),
+            new VaeConfig(3, 16, [128, 64, 64, 128], 1, 1f),
             new ClipVisionConfig(64, 2, 4, 256, 224, 14, 64, 1e-5f)),
         DefaultFrames: 8, DefaultHeight: 128, DefaultWidth: 128,
         "SVD topology trained here on procedural clips with a synthetic camera move: the embedded default");

@@ -48,6 +48,10 @@ public sealed class Trainer : IDisposable
         torch.set_num_threads(options.Threads);
         torch.manual_seed(options.Seed);
         _parameters = SvdParameters.CreateForTraining(preset, options.Seed);
+        if (options.DesignedVaeStart)
+        {
+            VaeDesignedStart.Apply(_parameters);
+        }
         _nets = new SvdNetworks(_parameters);
         _scenes = new SceneGenerator(2 * options.Size);
         _clips = new CameraClips(options.Size);
@@ -74,10 +78,11 @@ public sealed class Trainer : IDisposable
         },
     };
 
-    /// <summary>Whether both stages are complete.</summary>
-    public bool IsComplete => _state.VaeSteps >= _options.VaeSteps && _state.UNetSteps >= _options.UNetSteps;
+    /// <summary>Whether every stage is complete.</summary>
+    public bool IsComplete => _state.VaeSteps >= _options.VaeSteps && _state.UNetSteps >= _options.UNetSteps
+        && _state.DecoderSteps >= _options.DecoderSteps;
 
-    /// <summary>Runs (or resumes) both stages.</summary>
+    /// <summary>Runs (or resumes) the stages: VAE, UNet, then the decoder alone.</summary>
     public void Train(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         if (_state.VaeSteps < _options.VaeSteps)
@@ -92,28 +97,53 @@ public sealed class Trainer : IDisposable
             }
             TrainUNet(progress, cancellationToken);
         }
+        if (_state.DecoderSteps < _options.DecoderSteps)
+        {
+            TrainDecoder(progress, cancellationToken);
+        }
     }
 
     private void TrainVae(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         var parameters = _parameters.TensorsOf(ModelNames.VaeEncoder, ModelNames.VaeDecoder).ToList();
         using var optimizer = torch.optim.AdamW(parameters, _options.VaeLearningRate, weight_decay: 0);
-        RunStage("vae", _options.VaeSteps, _state.VaeSteps, optimizer, parameters, step =>
+        RunStage("vae", _options.VaeSteps, _state.VaeSteps, optimizer, parameters, step => ReconstructionLoss("vae", step, trainEncoder: true),
+            (step) => _state = _state with { VaeSteps = step }, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The decoder alone, after the UNet: the encoder is frozen, so the latents the UNet learnt stay what they were,
+    /// while the decoder keeps improving its reconstructions.
+    /// </summary>
+    private void TrainDecoder(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var parameters = _parameters.TensorsOf(ModelNames.VaeDecoder).ToList();
+        using var optimizer = torch.optim.AdamW(parameters, _options.VaeLearningRate, weight_decay: 0);
+        RunStage("decoder", _options.DecoderSteps, _state.DecoderSteps, optimizer, parameters, step => ReconstructionLoss("decoder", step, trainEncoder: false),
+            (step) => _state = _state with { DecoderSteps = step }, progress, cancellationToken);
+    }
+
+    private Tensor ReconstructionLoss(string stage, int step, bool trainEncoder)
+    {
+        using var g = StepGenerator(stage, step);
+        // Random crops: the VAE is convolutional, and crops give many more optimizer steps per second. Not too
+        // small: GroupNorm normalises over the whole input, and the decoder's learnt branches only carry over to whole
+        // frames when the crops' statistics are close to a frame's (32-pixel crops of 128-pixel frames did not).
+        var crop = _options.VaeCrop;
+        var offsetY = randint(0, _options.Size - crop + 1, [1], generator: g).item<long>();
+        var offsetX = randint(0, _options.Size - crop + 1, [1], generator: g).item<long>();
+        var frames = MakeClips(g, _options.VaeBatch, _options.VaeFrames)
+            .narrow(2, offsetY, crop).narrow(3, offsetX, crop).contiguous(); // (B·F, 3, crop, crop) in [−1, 1]
+        Tensor mean;
+        using (trainEncoder ? null : no_grad())
         {
-            using var g = StepGenerator("vae", step);
-            // Random crops: the VAE is convolutional, and small crops give many more optimizer steps per second.
-            var crop = _options.VaeCrop;
-            var offsetY = randint(0, _options.Size - crop + 1, [1], generator: g).item<long>();
-            var offsetX = randint(0, _options.Size - crop + 1, [1], generator: g).item<long>();
-            var frames = MakeClips(g, _options.VaeBatch, _options.VaeFrames)
-                .narrow(2, offsetY, crop).narrow(3, offsetX, crop).contiguous(); // (B·F, 3, crop, crop) in [−1, 1]
-            var (mean, _) = _nets.VaeEncoder(frames);
-            // A little latent noise keeps the decoder robust to the UNet's imperfect latents.
-            var latents = mean + randn(mean.shape, generator: g) * 0.05 * mean.detach().std();
-            var reconstruction = _nets.VaeDecoder(latents, _options.VaeFrames);
-            var loss = F.mse_loss(reconstruction, frames) + 0.5 * F.l1_loss(reconstruction, frames) + 1e-4 * mean.square().mean();
-            return loss;
-        }, (step) => _state = _state with { VaeSteps = step }, progress, cancellationToken);
+            mean = _nets.VaeEncoder(frames).Mean;
+        }
+        // A little latent noise keeps the decoder robust to the UNet's imperfect latents.
+        var latents = mean + randn(mean.shape, generator: g) * 0.05 * mean.detach().std();
+        var reconstruction = _nets.VaeDecoder(latents, _options.VaeFrames);
+        var loss = F.mse_loss(reconstruction, frames) + 0.5 * F.l1_loss(reconstruction, frames) + 1e-4 * mean.square().mean();
+        return loss;
     }
 
     private void TrainUNet(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
@@ -179,8 +209,10 @@ public sealed class Trainer : IDisposable
                 var loss = computeLoss(step);
                 loss.backward();
                 torch.nn.utils.clip_grad_norm_(parameters, 1.0);
-                // Cosine decay to a tenth over the stage.
-                var lr = LearningRate(stage) * (0.55 + 0.45 * Math.Cos(Math.PI * (step - 1) / Math.Max(1, totalSteps - 1)));
+                // A linear warm-up over the first 5 % (Adam's first steps are large on a freshly initialised network),
+                // then a cosine decay to a tenth over the stage.
+                var warmUp = Math.Min(1.0, step / Math.Max(1.0, 0.05 * totalSteps));
+                var lr = warmUp * LearningRate(stage) * (0.55 + 0.45 * Math.Cos(Math.PI * (step - 1) / Math.Max(1, totalSteps - 1)));
                 foreach (var group in optimizer.ParamGroups)
                 {
                     group.LearningRate = lr;
@@ -199,11 +231,11 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    private double LearningRate(string stage) => stage == "vae" ? _options.VaeLearningRate : _options.UNetLearningRate;
+    private double LearningRate(string stage) => stage == "unet" ? _options.UNetLearningRate : _options.VaeLearningRate;
 
     /// <summary>A generator for one step, derived from the seed, the stage and the step, so a resumed run draws the same data.</summary>
     private Generator StepGenerator(string stage, int step) =>
-        new((ulong)(_options.Seed * 1_000_003 + (stage == "vae" ? 0 : 500_000_000) + step));
+        new((ulong)(_options.Seed * 1_000_003 + stage switch { "vae" => 0, "unet" => 500_000_000, _ => 900_000_000 } + step));
 
     private Clip DrawClip(Generator g, int frames)
     {
@@ -254,6 +286,7 @@ public sealed class Trainer : IDisposable
             ["seed"] = _options.Seed,
             ["vaeSteps"] = _state.VaeSteps,
             ["unetSteps"] = _state.UNetSteps,
+            ["decoderSteps"] = _state.DecoderSteps,
             ["scalingFactor"] = _state.ScalingFactor,
             ["seconds"] = seconds,
         };
@@ -262,4 +295,4 @@ public sealed class Trainer : IDisposable
 }
 
 /// <summary>Where a run stands: steps done per stage, and the VAE scaling factor once measured.</summary>
-public sealed record TrainingState(int VaeSteps, int UNetSteps, float ScalingFactor);
+public sealed record TrainingState(int VaeSteps, int UNetSteps, float ScalingFactor, int DecoderSteps = 0);

@@ -10,19 +10,28 @@ public sealed record TrainingOptions
     public long Seed { get; init; } = 20261201;
 
     /// <summary>Optimizer steps of the VAE stage (encoder and temporal decoder).</summary>
-    public int VaeSteps { get; init; } = 2000;
+    public int VaeSteps { get; init; } = 600;
+
+    /// <summary>Optimizer steps of the last stage: the VAE decoder alone, the encoder (and so the UNet's latents) frozen.</summary>
+    public int DecoderSteps { get; init; }
 
     /// <summary>Optimizer steps of the UNet stage.</summary>
-    public int UNetSteps { get; init; } = 1500;
+    public int UNetSteps { get; init; } = 1000;
+
+    /// <summary>
+    /// Start the VAE as a working codec (colour averages down, bilinear resize up; <see cref="Model.VaeDesignedStart"/>)
+    /// rather than at random. Needs GroupNorm groups of four channels at both ends of the VAE.
+    /// </summary>
+    public bool DesignedVaeStart { get; init; } = true;
 
     /// <summary>Clips per VAE step.</summary>
-    public int VaeBatch { get; init; } = 4;
+    public int VaeBatch { get; init; } = 2;
 
     /// <summary>Frames per VAE clip (the temporal decoder mixes neighbouring frames).</summary>
     public int VaeFrames { get; init; } = 2;
 
     /// <summary>Side of the square crops the VAE trains on (it is convolutional; small crops give more steps per second).</summary>
-    public int VaeCrop { get; init; } = 32;
+    public int VaeCrop { get; init; } = 64;
 
     /// <summary>Clips per UNet step.</summary>
     public int UNetBatch { get; init; } = 1;
@@ -34,7 +43,7 @@ public sealed record TrainingOptions
     public int Size { get; init; } = 128;
 
     /// <summary>AdamW learning rate of the VAE.</summary>
-    public double VaeLearningRate { get; init; } = 2e-3;
+    public double VaeLearningRate { get; init; } = 2e-4;
 
     /// <summary>AdamW learning rate of the UNet.</summary>
     public double UNetLearningRate { get; init; } = 5e-4;
@@ -58,7 +67,7 @@ public sealed record TrainingOptions
     public void Validate()
     {
         Require(!string.IsNullOrWhiteSpace(OutputDirectory), "--out must name a folder");
-        Require(VaeSteps >= 0 && UNetSteps >= 0, "step counts must be at least 0");
+        Require(VaeSteps >= 0 && UNetSteps >= 0 && DecoderSteps >= 0, "step counts must be at least 0");
         Require(VaeBatch >= 1 && UNetBatch >= 1, "batch sizes must be at least 1");
         Require(VaeFrames >= 1 && Frames >= 2, "a clip needs at least 2 frames (the VAE stage at least 1)");
         Require(Size >= 32 && Size % 32 == 0, $"the frame size must be a multiple of 32, got {Size}");
