@@ -20,7 +20,7 @@ internal static class BenchCommand
 {
     private static readonly VcutMode[] Modes = [VcutMode.Off, VcutMode.Paper, VcutMode.Exact];
 
-    private static readonly Option<bool> QuickOption = new("--quick") { Description = "The embedded tiny model with short settings (4 frames at 64×64, 3 steps, 2 repetitions)" };
+    private static readonly Option<bool> QuickOption = new("--quick") { Description = "The embedded default model with short settings (4 frames at 64×64, 3 steps, 2 repetitions)" };
     private static readonly Option<int?> FramesOption = new("--frames") { Description = "Frames (the model's default)", HelpName = "F" };
     private static readonly Option<int?> HeightOption = new("--height") { Description = "Height in pixels (the model's default)", HelpName = "H" };
     private static readonly Option<int?> WidthOption = new("--width") { Description = "Width in pixels (the model's default)", HelpName = "W" };

@@ -32,7 +32,7 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var command = new Command("generate",
-            "One image to one video. Without --model: the embedded tiny model; without --image: the bundled sample picture. " +
+            "One image to one video. Without --model: the embedded default (the trained micro model); without --image: the bundled sample picture. " +
             "The extension of --out chooses the format.")
         {
             CliOptions.Model, ImageOption, OutOption, LatentsOption, VcutOption,

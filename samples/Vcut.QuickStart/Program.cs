@@ -1,4 +1,4 @@
-// An image to a video in 15 lines with the plain API: the embedded tiny model, an animated GIF out.
+// An image to a video in 15 lines with the plain API: the embedded default model, an animated GIF out.
 // Usage: dotnet run --project samples/Vcut.QuickStart -- [image] [output.gif|.mp4|folder]
 using Vcut.Runtime.Imaging;
 using Vcut.Runtime.Pipeline;

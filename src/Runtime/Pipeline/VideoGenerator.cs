@@ -37,8 +37,11 @@ public sealed class VideoGenerator : IDisposable
         }
     }
 
-    /// <summary>The embedded default model (the tiny preset with seeded weights), shipped next to the assembly.</summary>
-    public static string DefaultModelDirectory => Path.Combine(AppContext.BaseDirectory, "models", "tiny");
+    /// <summary>
+    /// The embedded default model: the <c>micro</c> preset trained on this project's synthetic camera clips
+    /// (docs/model-card.md), shipped next to the assembly.
+    /// </summary>
+    public static string DefaultModelDirectory => Path.Combine(AppContext.BaseDirectory, "models", "micro");
 
     /// <summary>The model directory's manifest.</summary>
     public ModelManifest Manifest => _sessions.Manifest;

@@ -17,7 +17,7 @@ public sealed class BatchRunnerTests
     private static readonly VideoGenerationOptions Short = new() { Frames = 2, Steps = 1, Height = 64, Width = 64, MaxGuidanceScale = 1f, Seed = 3 };
 
     [ClassInitialize]
-    public static void Open(TestContext _) => _generator = VideoGenerator.Open();
+    public static void Open(TestContext _) => _generator = VideoGenerator.Open(TestModels.Tiny);
 
     [ClassCleanup]
     public static void Close() => _generator.Dispose();

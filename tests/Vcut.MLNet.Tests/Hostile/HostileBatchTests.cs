@@ -19,7 +19,7 @@ public sealed class HostileBatchTests
     private static readonly VideoGenerationOptions Short = new() { Frames = 2, Steps = 1, Height = 32, Width = 32, MaxGuidanceScale = 1f, Seed = 5 };
 
     [ClassInitialize]
-    public static void Open(TestContext _) => _generator = VideoGenerator.Open();
+    public static void Open(TestContext _) => _generator = VideoGenerator.Open(TestModels.Tiny);
 
     [ClassCleanup]
     public static void Close() => _generator.Dispose();
@@ -182,7 +182,7 @@ public sealed class HostileBatchTests
         File.WriteAllBytes(Path.Combine(input, "wide.png"), HostileFiles.BlackPng(2000, 2000));
         var estimate = _generator.EstimateMemory(Short, 24 * 20);
         // A budget that fits the small picture's video but not the 4-megapixel one's decoding (64 MB more).
-        using var tight = VideoGenerator.Open(execution: new Vcut.Runtime.Sessions.ExecutionOptions { MemoryBudgetBytes = estimate.TotalBytes + (16L << 20) });
+        using var tight = VideoGenerator.Open(TestModels.Tiny, execution: new Vcut.Runtime.Sessions.ExecutionOptions { MemoryBudgetBytes = estimate.TotalBytes + (16L << 20) });
         var summary = await BatchRunner.RunAsync(tight, Options(input, output));
         Assert.AreEqual(1, summary.Generated);
         var failure = summary.Failures.Single();

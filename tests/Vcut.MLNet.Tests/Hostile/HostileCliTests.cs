@@ -108,9 +108,9 @@ public sealed class HostileCliTests
     public void LatentsOfTheRightCountButTheWrongLayoutAreRefused()
     {
         using var folder = new TempFolder();
-        // 2 frames at 32×32 need (2, 4, 4, 4): the same 128 values as (2, 4, 2, 8) are another layout.
+        // 2 frames at 32×32 need (2, 4, 4, 4) on the tiny model: the same 128 values as (2, 4, 2, 8) are another layout.
         NpyFile.Write(folder.File("latents.npy"), new float[128], [2, 4, 2, 8]);
-        var result = Run(folder, ["generate", "--latents", "latents.npy", "--out", "l.gif", .. Short]);
+        var result = Run(folder, ["generate", "--model", TestModels.Tiny, "--latents", "latents.npy", "--out", "l.gif", .. Short]);
         AssertRefused(result, 1, "latents.npy' has shape (2, 4, 2, 8); expected (2, 4, 4, 4)", "(frames, latent channels, height/8, width/8)");
         Assert.IsFalse(File.Exists(folder.File("l.gif")));
     }

@@ -101,7 +101,7 @@ internal static class HostileFiles
     /// <summary>Copies the embedded tiny model (or only its manifest) to <paramref name="target"/> and edits its manifest's JSON.</summary>
     public static string ModelWithManifest(string target, Action<JsonObject> edit, bool withGraphs = true)
     {
-        var source = Vcut.Runtime.Pipeline.VideoGenerator.DefaultModelDirectory;
+        var source = TestModels.Tiny;
         var files = withGraphs ? Directory.GetFiles(source, "*", SearchOption.AllDirectories) : [Path.Combine(source, ModelManifest.FileName)];
         foreach (var file in files)
         {

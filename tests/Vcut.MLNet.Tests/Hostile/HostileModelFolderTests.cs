@@ -54,7 +54,7 @@ public sealed class HostileModelFolderTests
     {
         using var folder = new TempFolder();
         var victim = Directory.CreateDirectory(folder.File("victim")).FullName;
-        File.Copy(Path.Combine(VideoGenerator.DefaultModelDirectory, "unet", "model.onnx"), Path.Combine(victim, "model.onnx"));
+        File.Copy(Path.Combine(TestModels.Tiny, "unet", "model.onnx"), Path.Combine(victim, "model.onnx"));
         var before = File.ReadAllBytes(Path.Combine(victim, "model.onnx"));
         var model = HostileFiles.ModelWithManifest(folder.File("models/m"), m => m["models"]!["unet"] = "../../victim/model.onnx");
 
@@ -74,7 +74,7 @@ public sealed class HostileModelFolderTests
         }
         using var folder = new TempFolder();
         var outside = Directory.CreateDirectory(folder.File("outside")).FullName;
-        File.Copy(Path.Combine(VideoGenerator.DefaultModelDirectory, "unet", "model.onnx"), Path.Combine(outside, "model.onnx"));
+        File.Copy(Path.Combine(TestModels.Tiny, "unet", "model.onnx"), Path.Combine(outside, "model.onnx"));
         var model = HostileFiles.ModelWithManifest(folder.File("model"), _ => { });
         Directory.Delete(Path.Combine(model, "unet"), recursive: true);
         Directory.CreateSymbolicLink(Path.Combine(model, "unet"), outside);
@@ -93,7 +93,7 @@ public sealed class HostileModelFolderTests
     public void TheWriterKeepsEveryGraphInsideItsFolderWhateverTheManifestSays()
     {
         using var folder = new TempFolder();
-        var good = ModelManifest.Load(VideoGenerator.DefaultModelDirectory);
+        var good = ModelManifest.Load(TestModels.Tiny);
         var escaping = good with { Models = new Dictionary<string, string> { [ModelNames.UNet] = "../../escaped.onnx" } };
         var e = Assert.ThrowsExactly<InvalidDataException>(() =>
             ModelDirectoryWriter.Write(folder.File("out"), escaping, (_, _) => new ModelProto()));

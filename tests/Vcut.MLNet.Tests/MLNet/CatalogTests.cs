@@ -119,7 +119,7 @@ public sealed class CatalogTests
         TestContext.WriteLine($"sessions asked for CUDA device 0 with fallback run on: {transformer.Device}");
         if (!cudaStarts)
         {
-            using var cpu = VideoGenerator.Open(vcut: VcutMode.Exact);
+            using var cpu = VideoGenerator.Open(TestModels.Tiny, vcut: VcutMode.Exact);
             CollectionAssert.AreEqual(cpu.Generate(Picture(0).Rgb, Generation(Short)).Frames, Column(transformer.Transform(data), "Video")[0],
                 "the CPU fallback gives the CPU's frames");
         }

@@ -27,9 +27,10 @@ public sealed class VideoPrediction
 
 internal static class MLNetTestData
 {
-    /// <summary>Short settings, Image → Video: the behaviour under test does not depend on size.</summary>
+    /// <summary>Short settings, Image → Video, on the tests' tiny model: the behaviour under test does not depend on size.</summary>
     public static readonly VcutVideoOptions Short = new()
     {
+        ModelDirectory = TestModels.Tiny,
         OutputColumnName = "Video",
         InputColumnName = "Image",
         Frames = 2,

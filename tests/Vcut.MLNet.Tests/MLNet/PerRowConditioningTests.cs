@@ -17,7 +17,7 @@ public sealed class PerRowConditioningTests
     public TestContext TestContext { get; set; } = null!;
 
     [ClassInitialize]
-    public static void Open(TestContext _) => _generator = VideoGenerator.Open(vcut: VcutMode.Exact);
+    public static void Open(TestContext _) => _generator = VideoGenerator.Open(TestModels.Tiny, vcut: VcutMode.Exact);
 
     [ClassCleanup]
     public static void Close() => _generator.Dispose();

@@ -78,7 +78,7 @@ public sealed class StageTransformTests
         var context = new MLContext();
         var data = Images(context, 1);
         var (_, rgb) = Picture(0);
-        using var generator = VideoGenerator.Open(vcut: VcutMode.Exact);
+        using var generator = VideoGenerator.Open(TestModels.Tiny, vcut: VcutMode.Exact);
         using var stages = context.Transforms.PreprocessClipImage("ClipPixels", "Image").Append(context.Transforms.GenerateVideoByStages(Stages(Short))).Fit(data);
         var output = stages.Transform(data);
 

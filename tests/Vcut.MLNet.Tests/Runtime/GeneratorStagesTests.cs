@@ -24,7 +24,7 @@ public sealed class GeneratorStagesTests
     [DynamicData(nameof(Cases))]
     public void StagesChainedEqualGenerate(VcutMode mode, float maxGuidance)
     {
-        using var generator = VideoGenerator.Open(vcut: mode);
+        using var generator = VideoGenerator.Open(TestModels.Tiny, vcut: mode);
         var options = Short with { MaxGuidanceScale = maxGuidance };
         var image = VideoGeneratorTests.TestImage();
         var expected = generator.Generate(image, options);
@@ -49,7 +49,7 @@ public sealed class GeneratorStagesTests
     [TestMethod]
     public void MismatchedInputsAreRefusedWithWhatWasExpected()
     {
-        using var generator = VideoGenerator.Open(vcut: VcutMode.Exact);
+        using var generator = VideoGenerator.Open(TestModels.Tiny, vcut: VcutMode.Exact);
         var image = VideoGeneratorTests.TestImage();
         var e = Assert.ThrowsExactly<ArgumentException>(() => generator.ComputeCache(new float[3], Short));
         StringAssert.Contains(e.Message, "expected");

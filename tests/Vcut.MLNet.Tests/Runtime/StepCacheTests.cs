@@ -16,7 +16,7 @@ public sealed class StepCacheTests
 
     private static GeneratedVideo Generate(VideoGenerationOptions options, VcutMode? mode = null, int? branch = null)
     {
-        using var generator = VideoGenerator.Open(vcut: mode, stepCacheBranch: branch);
+        using var generator = VideoGenerator.Open(TestModels.Tiny, vcut: mode, stepCacheBranch: branch);
         return generator.Generate(VideoGeneratorTests.TestImage(), options);
     }
 
@@ -92,7 +92,7 @@ public sealed class StepCacheTests
     [TestMethod]
     public void EvaluationAgainstTheReferenceScoresTheSpeedUp()
     {
-        using var reference = VideoGenerator.Open();
+        using var reference = VideoGenerator.Open(TestModels.Tiny);
         using var cached = VideoGenerator.Open(stepCacheBranch: 1);
         var image = VideoGeneratorTests.TestImage();
         var same = Vcut.Runtime.Quality.VideoEvaluator.Evaluate(reference, image, Short, [127], reference, progress: null).Main;
@@ -128,7 +128,7 @@ public sealed class StepCacheTests
     [TestMethod]
     public void IntervalWithoutASplitUNetIsRefused()
     {
-        using var generator = VideoGenerator.Open();
+        using var generator = VideoGenerator.Open(TestModels.Tiny);
         var error = Assert.ThrowsExactly<ArgumentException>(() => generator.Generate(VideoGeneratorTests.TestImage(), Short with { StepCacheInterval = 2 }));
         StringAssert.Contains(error.Message, "step-cache branch");
     }

@@ -17,7 +17,7 @@ public sealed class VcutPipelineTests
 
     private static GeneratedVideo Generate(VcutMode? mode, string? directory = null)
     {
-        using var generator = VideoGenerator.Open(directory, vcut: mode);
+        using var generator = VideoGenerator.Open(directory ?? TestModels.Tiny, vcut: mode);
         return generator.Generate(VideoGeneratorTests.TestImage(), Short);
     }
 
@@ -40,7 +40,7 @@ public sealed class VcutPipelineTests
         var video = Generate(VcutMode.Exact);
         Assert.AreEqual(1, video.Statistics.ModelCalls[ModelNames.ConditioningCache]);
         Assert.AreEqual(Short.Steps, video.Statistics.ModelCalls[ModelNames.UNet]);
-        using var sessions = SvdSessions.Open(VideoGenerator.DefaultModelDirectory, vcut: VcutMode.Exact);
+        using var sessions = SvdSessions.Open(TestModels.Tiny, vcut: VcutMode.Exact);
         Assert.IsFalse(sessions[ModelNames.UNet].InputMetadata.ContainsKey("encoder_hidden_states"));
         Assert.HasCount(3 + 32, sessions[ModelNames.UNet].InputMetadata);
         Assert.IsFalse(Generate(VcutMode.Off).Statistics.ModelCalls.ContainsKey(ModelNames.ConditioningCache));
@@ -53,7 +53,7 @@ public sealed class VcutPipelineTests
         try
         {
             var directory = Path.Combine(root, "exact");
-            var report = ModelDirectoryRewriter.Rewrite(VideoGenerator.DefaultModelDirectory, directory, VcutMode.Exact);
+            var report = ModelDirectoryRewriter.Rewrite(TestModels.Tiny, directory, VcutMode.Exact);
             Assert.HasCount(32, report.Found);
             Assert.AreEqual(VcutMode.Exact, ModelManifest.Load(directory).Vcut);
             CollectionAssert.AreEqual(Generate(VcutMode.Exact).Frames, Generate(null, directory).Frames);
@@ -76,9 +76,9 @@ public sealed class VcutPipelineTests
         try
         {
             var copy = Path.Combine(root, "copy");
-            foreach (var file in Directory.EnumerateFiles(VideoGenerator.DefaultModelDirectory, "*", SearchOption.AllDirectories))
+            foreach (var file in Directory.EnumerateFiles(TestModels.Tiny, "*", SearchOption.AllDirectories))
             {
-                var target = Path.Combine(copy, Path.GetRelativePath(VideoGenerator.DefaultModelDirectory, file));
+                var target = Path.Combine(copy, Path.GetRelativePath(TestModels.Tiny, file));
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 File.Copy(file, target);
             }

@@ -16,7 +16,7 @@ public sealed class VideoGeneratorTests
     private static readonly VideoGenerationOptions Short = new() { Frames = 4, Steps = 3, Height = 64, Width = 48, Seed = 11 };
 
     [ClassInitialize]
-    public static void Open(TestContext _) => _generator = VideoGenerator.Open();
+    public static void Open(TestContext _) => _generator = VideoGenerator.Open(TestModels.Tiny);
 
     [ClassCleanup]
     public static void Close() => _generator.Dispose();
@@ -162,9 +162,9 @@ public sealed class ModelDirectoryErrorTests
     private string CopyDefault()
     {
         var target = Path.Combine(_root, "copy");
-        foreach (var file in Directory.EnumerateFiles(VideoGenerator.DefaultModelDirectory, "*", SearchOption.AllDirectories))
+        foreach (var file in Directory.EnumerateFiles(TestModels.Tiny, "*", SearchOption.AllDirectories))
         {
-            var destination = Path.Combine(target, Path.GetRelativePath(VideoGenerator.DefaultModelDirectory, file));
+            var destination = Path.Combine(target, Path.GetRelativePath(TestModels.Tiny, file));
             Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
             File.Copy(file, destination);
         }
@@ -204,13 +204,13 @@ public sealed class ModelDirectoryErrorTests
         // On machines without CUDA (CI) the provider cannot start: a clear message, or the CPU when allowed.
         try
         {
-            using var cuda = VideoGenerator.Open(execution: new ExecutionOptions { Device = ExecutionDevice.Cuda });
+            using var cuda = VideoGenerator.Open(TestModels.Tiny, execution: new ExecutionOptions { Device = ExecutionDevice.Cuda });
             Assert.AreEqual(ExecutionDevice.Cuda, cuda.Device, "CUDA is present here");
         }
         catch (InvalidOperationException e)
         {
             StringAssert.Contains(e.Message, "CUDA execution was requested");
-            using var fallback = VideoGenerator.Open(execution: new ExecutionOptions { Device = ExecutionDevice.Cuda, AllowCpuFallback = true });
+            using var fallback = VideoGenerator.Open(TestModels.Tiny, execution: new ExecutionOptions { Device = ExecutionDevice.Cuda, AllowCpuFallback = true });
             Assert.AreEqual(ExecutionDevice.Cpu, fallback.Device);
         }
     }
@@ -223,7 +223,7 @@ public sealed class MemoryRefusalTests
     [TestMethod]
     public void RequestAboveTheBudgetIsRefusedWithTheEstimate()
     {
-        using var generator = VideoGenerator.Open(execution: new ExecutionOptions { MemoryBudgetBytes = 64L << 20 });
+        using var generator = VideoGenerator.Open(TestModels.Tiny, execution: new ExecutionOptions { MemoryBudgetBytes = 64L << 20 });
         var options = new VideoGenerationOptions { Frames = 25, Height = 576, Width = 1024, Steps = 1 };
         var e = Assert.ThrowsExactly<InsufficientMemoryException>(() => generator.Generate(VideoGeneratorTests.TestImage(), options));
         StringAssert.Contains(e.Message, "25 frames at 1024×576");

@@ -334,9 +334,9 @@ public sealed class VideoQualityTests
     }
 
     [TestMethod]
-    public void EvaluatorRunsOnTheEmbeddedModel()
+    public void EvaluatorRunsOnTheTestModel()
     {
-        using var generator = VideoGenerator.Open();
+        using var generator = VideoGenerator.Open(TestModels.Tiny);
         var options = new VideoGenerationOptions { Frames = 3, Steps = 1, Height = 64, Width = 64, Seed = 4 };
         var evaluation = VideoEvaluator.Evaluate(generator, VideoGeneratorTests.TestImage(), options, [10, 250]);
         Assert.HasCount(2, evaluation.Buckets);
