@@ -58,7 +58,7 @@ train.SetAction(parse =>
         }
     }));
     var snapshot = Path.Combine(options.OutputDirectory, "snapshot");
-    DiffusersSnapshotWriter.Write(snapshot, trainer.TrainedPreset, trainer.Parameters.AsWeightSource($"trained:{preset.Name}:seed{options.Seed}"));
+    trainer.WriteSnapshot(snapshot, $"trained:{preset.Name}:seed{options.Seed}");
     trainer.WriteSummary(Path.Combine(options.OutputDirectory, "summary.json"), clock.Elapsed.TotalSeconds);
     Console.WriteLine($"Wrote {snapshot} (convert it with: vcut convert --from {snapshot} --out DIR)");
     return 0;
@@ -75,7 +75,7 @@ export.SetAction(parse =>
     }
     using var trainer = new Trainer(ModelPreset.Get(parse.GetValue(presetOption)!), new TrainingOptions { OutputDirectory = run, Threads = 1 });
     var snapshot = Path.Combine(run, "snapshot");
-    DiffusersSnapshotWriter.Write(snapshot, trainer.TrainedPreset, trainer.Parameters.AsWeightSource($"trained:{trainer.Parameters.Preset.Name}:checkpoint"));
+    trainer.WriteSnapshot(snapshot, $"trained:{trainer.Parameters.Preset.Name}:checkpoint");
     Console.WriteLine($"Wrote {snapshot} (convert it with: vcut convert --from {snapshot} --out DIR)");
     return 0;
 });

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using TorchSharp;
 using Vcut.Graph.Architecture;
+using Vcut.Graph.Convert;
 using Vcut.Graph.Models;
 using Vcut.Graph.Names;
 using Vcut.Runtime.Imaging;
@@ -277,6 +278,10 @@ public sealed class Trainer : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _parameters.Dispose();
+
+    /// <summary>Writes the trained networks as a diffusers snapshot (for <c>vcut convert</c>) to <paramref name="directory"/>.</summary>
+    public void WriteSnapshot(string directory, string description) =>
+        DiffusersSnapshotWriter.Write(directory, TrainedPreset, _parameters.AsWeightSource(description));
 
     /// <summary>Writes the progress as JSON (for the model card).</summary>
     public void WriteSummary(string path, double seconds)

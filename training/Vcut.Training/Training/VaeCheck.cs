@@ -43,7 +43,7 @@ public static class VaeCheck
                 using var side = cat([(x[0] + 1) / 2, y[0]], 2).contiguous();
                 RgbImage.FromPixels(side.data<float>().ToArray(), 2 * size, size).SavePng(Path.Combine(folder, Path.GetFileNameWithoutExtension(picture) + ".png"));
             }
-            results.Add((Path.GetFileName(picture), 10 * Math.Log10(1 / Math.Max(mse, 1e-10))));
+            results.Add((Path.GetFileName(picture), Psnr(mse)));
         }
         return results;
     }
