@@ -121,7 +121,7 @@ internal static class EvaluateCommand
     }
 
     /// <summary>The pictures directly in <paramref name="folder"/>, by name (ordinal); hidden files are left out.</summary>
-    private static List<string> ListPictures(string folder)
+    internal static List<string> ListPictures(string folder)
     {
         if (!Directory.Exists(folder))
         {

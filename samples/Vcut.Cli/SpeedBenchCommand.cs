@@ -21,6 +21,12 @@ internal static class SpeedBenchCommand
     private static readonly Option<string> ModesOption = new("--modes") { Description = "VCUT modes", HelpName = "M1,M2", DefaultValueFactory = _ => "off,exact" };
     private static readonly Option<int> RepetitionsOption = new("--repetitions") { Description = "Interleaved repetitions after the warm-up", HelpName = "R", DefaultValueFactory = _ => 2 };
     private static readonly Option<string?> OutOption = CliOptions.PathOption(new Option<string?>("--out") { Description = "Write the table to this JSON file", HelpName = "FILE.json" });
+    private static readonly Option<string?> ImagesOption = CliOptions.PathOption(new Option<string?>("--images")
+    {
+        Description = "Run every setting on each picture of this folder (held-out pictures: quality over all of them, and the " +
+            "first-frame and motion-fit PSNR of vcut evaluate) instead of on the sample picture alone",
+        HelpName = "FOLDER",
+    });
 
     /// <summary>The command, with its options and help.</summary>
     public static Command Create()
@@ -30,7 +36,7 @@ internal static class SpeedBenchCommand
             "PSNR/SSIM against it (same picture, seed and latents). See docs/speed.md.")
         {
             CliOptions.Model, CliOptions.Frames, CliOptions.Steps, CliOptions.Height, CliOptions.Width, CliOptions.StepCacheBranch,
-            IntervalsOption, FractionsOption, ModesOption, RepetitionsOption, CliOptions.Threads, OutOption,
+            IntervalsOption, FractionsOption, ModesOption, RepetitionsOption, ImagesOption, CliOptions.Threads, OutOption,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(Run(parse, cancellationToken)));
         return command;
@@ -76,33 +82,49 @@ internal static class SpeedBenchCommand
         var generators = settings.Select(s => s.Mode).Distinct().ToDictionary(m => m, m => VideoGenerator.Open(directory, execution, m, branch));
         try
         {
-            var image = RgbImage.Load(GenerateCommand.SampleImage);
+            // Bad pictures are refused before any video; each picture is resized once to the video's size for the absolute figures.
+            var imagesFolder = parse.GetValue(ImagesOption);
+            var picturePaths = imagesFolder is null ? [GenerateCommand.SampleImage] : EvaluateCommand.ListPictures(imagesFolder);
+            var pictures = picturePaths.Select(path => (Name: Path.GetFileName(path), Image: RgbImage.Load(path))).ToList();
             VideoGenerationOptions OptionsOf(Setting s) => baseOptions with { StepCacheInterval = s.Interval, GuidanceStepFraction = s.Fraction };
             var first = generators.Values.First();
             Console.Error.WriteLine($"bench-speed: {first.Manifest.Preset} ({directory}) on {first.Device}, branch {first.StepCache!.Branch} ({first.StepCache.UpBlock} onwards), " +
-                $"{settings.Count} settings × {repetitions} repetitions + 1 warm-up");
+                $"{settings.Count} settings × {pictures.Count} picture(s) × {repetitions} repetitions + 1 warm-up");
             foreach (var generator in generators.Values)
             {
-                generator.Generate(image, baseOptions, cancellationToken: cancellationToken); // warm-up
+                generator.Generate(pictures[0].Image, baseOptions, cancellationToken: cancellationToken); // warm-up
             }
             var times = settings.ToDictionary(s => s, _ => new List<double>());
-            var videos = new Dictionary<Setting, GeneratedVideo>();
+            // Per setting, one entry per picture (from the last repetition: the same seed gives the same video every time).
+            var quality = settings.ToDictionary(s => s, _ => new Dictionary<string, (VideoComparison Against, VideoQualityReport Absolute, GenerationStatistics Statistics)>());
             for (var repetition = 0; repetition < repetitions; repetition++)
             {
-                for (var k = 0; k < settings.Count; k++)
+                for (var p = 0; p < pictures.Count; p++)
                 {
-                    var setting = settings[(k + repetition) % settings.Count];
-                    var video = generators[setting.Mode].Generate(image, OptionsOf(setting), cancellationToken: cancellationToken);
-                    times[setting].Add(video.Statistics.TotalTime.TotalSeconds);
-                    videos[setting] = video;
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  repetition {repetition + 1}, {setting}: {video.Statistics.TotalTime.TotalSeconds:F2} s"));
+                    var (name, image) = pictures[p];
+                    var videos = new Dictionary<Setting, GeneratedVideo>();
+                    for (var k = 0; k < settings.Count; k++)
+                    {
+                        // The order rotates with the repetition and the picture, so no setting always runs first or last.
+                        var setting = settings[(k + repetition + p) % settings.Count];
+                        var video = generators[setting.Mode].Generate(image, OptionsOf(setting), cancellationToken: cancellationToken);
+                        times[setting].Add(video.Statistics.TotalTime.TotalSeconds);
+                        videos[setting] = video;
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  repetition {repetition + 1}, {name}, {setting}: {video.Statistics.TotalTime.TotalSeconds:F2} s"));
+                    }
+                    var plainVideo = videos[plainSetting];
+                    var input = LanczosResizer.Resize(image, plainVideo.Width, plainVideo.Height);
+                    foreach (var (setting, video) in videos)
+                    {
+                        quality[setting][name] = (VideoQuality.Compare(plainVideo, video), VideoQuality.Evaluate(video, input), video.Statistics);
+                    }
                 }
             }
             var plainMedian = Median(times[plainSetting]);
             var rows = settings.Select(s =>
             {
-                var comparison = VideoQuality.Compare(videos[plainSetting], videos[s]);
-                var calls = videos[s].Statistics.ModelCalls;
+                var perPicture = quality[s].Values.ToList();
+                var calls = perPicture[0].Statistics.ModelCalls;
                 return new
                 {
                     mode = s.Mode.ToString().ToLowerInvariant(),
@@ -112,15 +134,19 @@ internal static class SpeedBenchCommand
                     shallowCalls = calls.GetValueOrDefault(StepCacheSplitter.ShallowModelName),
                     videoMedianSeconds = Median(times[s]),
                     speedUp = plainMedian / Median(times[s]),
-                    psnr = comparison.MeanPsnr,
-                    ssim = comparison.MeanSsim,
+                    psnr = perPicture.Average(q => q.Against.MeanPsnr),
+                    minPsnr = perPicture.Min(q => q.Against.MeanPsnr),
+                    ssim = perPicture.Average(q => q.Against.MeanSsim),
+                    firstFramePsnr = perPicture.Average(q => q.Absolute.FirstFramePsnr),
+                    motionFitPsnr = perPicture.Average(q => q.Absolute.MotionFitPsnr),
                 };
             }).ToList();
-            Console.WriteLine($"{"mode",-6} {"interval",8} {"guidance",9} {"full",5} {"shallow",8} {"video s",9} {"speed-up",9} {"PSNR dB",8} {"SSIM",7}");
+            Console.WriteLine($"PSNR and SSIM against the plain video, means over {pictures.Count} picture(s) (min PSNR: the worst picture); first frame and motion fit against the picture.");
+            Console.WriteLine($"{"mode",-6} {"interval",8} {"guidance",9} {"full",5} {"shallow",8} {"video s",9} {"speed-up",9} {"PSNR dB",8} {"min dB",7} {"SSIM",7} {"first dB",9} {"fit dB",7}");
             foreach (var r in rows)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.mode,-6} {r.interval,8} {r.guidanceFraction,9:0.##} {r.fullCalls,5} {r.shallowCalls,8} {r.videoMedianSeconds,9:F2} {r.speedUp,8:F2}× {r.psnr,8:F2} {r.ssim,7:F4}"));
+                    $"{r.mode,-6} {r.interval,8} {r.guidanceFraction,9:0.##} {r.fullCalls,5} {r.shallowCalls,8} {r.videoMedianSeconds,9:F2} {r.speedUp,8:F2}× {r.psnr,8:F2} {r.minPsnr,7:F2} {r.ssim,7:F4} {r.firstFramePsnr,9:F2} {r.motionFitPsnr,7:F2}"));
             }
             if (parse.GetValue(OutOption) is { } path)
             {
@@ -129,6 +155,7 @@ internal static class SpeedBenchCommand
                     model = first.Manifest.Preset,
                     directory = Path.GetFullPath(directory),
                     baseOptions.Frames, baseOptions.Steps, baseOptions.Height, baseOptions.Width, branch, repetitions,
+                    pictures = pictures.Select(p => p.Name).ToList(),
                     settings = rows,
                 });
                 Console.WriteLine($"Wrote {Path.GetFullPath(path)}");

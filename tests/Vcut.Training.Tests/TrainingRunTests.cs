@@ -114,6 +114,48 @@ public sealed class TrainingRunTests
     }
 
     [TestMethod]
+    public void RunStartedFromAModelDirectoryHoldsItsWeightsAndScalingFactor()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "vcut-train-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // A model directory made the way the default is: a trainer's weights, a snapshot, vcut convert.
+            float[] unetWeight, decoderWeight;
+            using (var source = new Trainer(ModelPreset.Micro, new TrainingOptions { OutputDirectory = Path.Combine(root, "first"), VaeSteps = 0, UNetSteps = 0, Threads = 1 }))
+            {
+                unetWeight = source.Parameters.Values("conv_in.weight");
+                decoderWeight = source.Parameters.Values("decoder.conv_out.weight");
+                DiffusersSnapshotWriter.Write(Path.Combine(root, "snapshot"), source.TrainedPreset with
+                {
+                    Architecture = source.TrainedPreset.Architecture with { Vae = source.TrainedPreset.Architecture.Vae with { ScalingFactor = 0.75f } },
+                }, source.Parameters.AsWeightSource("test"));
+            }
+            var model = Path.Combine(root, "model");
+            CheckpointConverter.Convert(Path.Combine(root, "snapshot"), model);
+
+            // Another seed: every value the run holds must come from the directory, not from its own initialisation.
+            using (var next = new Trainer(ModelPreset.Micro, new TrainingOptions { OutputDirectory = Path.Combine(root, "next"), Seed = 99, VaeSteps = 0, UNetSteps = 0, InitialModelDirectory = model, Threads = 1 }))
+            {
+                CollectionAssert.AreEqual(unetWeight, next.Parameters.Values("conv_in.weight"));
+                CollectionAssert.AreEqual(decoderWeight, next.Parameters.Values("decoder.conv_out.weight"));
+                Assert.AreEqual(0.75f, next.TrainedPreset.Architecture.Vae.ScalingFactor, "the UNet in the directory was trained on latents scaled by its factor");
+            }
+
+            // A directory of another architecture is refused, naming the parameter.
+            var error = Assert.ThrowsExactly<InvalidDataException>(() => new Trainer(ModelPreset.Tiny,
+                new TrainingOptions { OutputDirectory = Path.Combine(root, "wrong"), VaeSteps = 0, UNetSteps = 0, InitialModelDirectory = model, Threads = 1, DesignedVaeStart = false }));
+            StringAssert.Contains(error.Message, "has shape");
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [TestMethod]
     public void DecoderStageLeavesTheEncoderAlone()
     {
         var root = Path.Combine(Path.GetTempPath(), "vcut-train-test-" + Guid.NewGuid().ToString("N"));

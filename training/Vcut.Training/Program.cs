@@ -19,12 +19,14 @@ var vaeCropOption = new Option<int>("--vae-crop") { Description = "VAE training 
 var vaeBatchOption = new Option<int>("--vae-batch") { Description = "Clips per VAE step", DefaultValueFactory = _ => defaults.VaeBatch };
 var vaeLrOption = new Option<double>("--vae-lr") { Description = "VAE learning rate", DefaultValueFactory = _ => defaults.VaeLearningRate };
 var latentOption = new Option<int?>("--latent-channels") { Description = "Override the preset's latent channels (experiments)" };
+var unetLrOption = new Option<double>("--unet-lr") { Description = "UNet learning rate", DefaultValueFactory = _ => defaults.UNetLearningRate };
+var initOption = new Option<string?>("--init-from") { Description = "Start from this model directory's weights and VAE scaling factor (e.g. models/micro; with --vae-steps 0 to keep its VAE)" };
 var checkpointOption = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => defaults.CheckpointEvery };
 
 var train = new Command("train", "Train (or resume) both stages, then write OUT/snapshot (a diffusers snapshot)")
 {
     outOption, presetOption, seedOption, vaeStepsOption, unetStepsOption, decoderStepsOption, unetBatchOption, threadsOption, checkpointOption,
-    vaeCropOption, vaeBatchOption, vaeLrOption, latentOption,
+    vaeCropOption, vaeBatchOption, vaeLrOption, unetLrOption, initOption, latentOption,
 };
 train.SetAction(parse =>
 {
@@ -41,10 +43,22 @@ train.SetAction(parse =>
         VaeCrop = parse.GetValue(vaeCropOption),
         VaeBatch = parse.GetValue(vaeBatchOption),
         VaeLearningRate = parse.GetValue(vaeLrOption),
+        UNetLearningRate = parse.GetValue(unetLrOption),
+        InitialModelDirectory = parse.GetValue(initOption),
     };
     var preset = WithLatentChannels(ModelPreset.Get(parse.GetValue(presetOption)!), parse.GetValue(latentOption));
     var clock = Stopwatch.StartNew();
-    using var trainer = new Trainer(preset, options);
+    Trainer trainer;
+    try
+    {
+        trainer = new Trainer(preset, options);
+    }
+    catch (Exception e) when (e is ArgumentException or DirectoryNotFoundException or FileNotFoundException or InvalidDataException)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+    using var _ = trainer;
     var last = Stopwatch.StartNew();
     double? smoothed = null;
     trainer.Train(new SynchronousProgress<TrainingProgress>(p =>

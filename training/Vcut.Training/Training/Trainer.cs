@@ -63,6 +63,37 @@ public sealed class Trainer : IDisposable
         {
             _state = Checkpoint.Load(_checkpointDirectory, _parameters);
         }
+        else if (options.InitialModelDirectory is { } initial)
+        {
+            try
+            {
+                _state = StartFrom(initial);
+            }
+            catch
+            {
+                _parameters.Dispose();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Loads a model directory's weights; its VAE scaling factor is kept (the UNet it holds was trained on latents
+    /// scaled by it), so the UNet stage does not measure a new one.
+    /// </summary>
+    private TrainingState StartFrom(string modelDirectory)
+    {
+        var manifest = ModelManifest.Load(modelDirectory);
+        var keys = _parameters.Specs.Keys.ToList();
+        // Get refuses a parameter the directory lacks or holds in another shape, naming it: a model of another preset.
+        var source = ModelDirectoryWeightSource.Open(modelDirectory);
+        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            values[key] = source.Get(_parameters.Specs[key])!;
+        }
+        _parameters.Load(values);
+        return new TrainingState(0, 0, manifest.Architecture.Vae.ScalingFactor) { ScalingFactorFixed = true };
     }
 
     private const string StateFile = "state.json";
@@ -92,7 +123,7 @@ public sealed class Trainer : IDisposable
         }
         if (_state.UNetSteps < _options.UNetSteps)
         {
-            if (_state.UNetSteps == 0)
+            if (_state.UNetSteps == 0 && !_state.ScalingFactorFixed)
             {
                 _state = _state with { ScalingFactor = MeasureScalingFactor() };
             }
@@ -300,4 +331,8 @@ public sealed class Trainer : IDisposable
 }
 
 /// <summary>Where a run stands: steps done per stage, and the VAE scaling factor once measured.</summary>
-public sealed record TrainingState(int VaeSteps, int UNetSteps, float ScalingFactor, int DecoderSteps = 0);
+public sealed record TrainingState(int VaeSteps, int UNetSteps, float ScalingFactor, int DecoderSteps = 0)
+{
+    /// <summary>Whether the scaling factor came with the model the run started from (and must not be measured again).</summary>
+    public bool ScalingFactorFixed { get; init; }
+}

@@ -9,6 +9,13 @@ public sealed record TrainingOptions
     /// <summary>Seeds the initial weights, the pictures, the moves and the noise.</summary>
     public long Seed { get; init; } = 20261201;
 
+    /// <summary>
+    /// A model directory (for example the committed default) whose weights and VAE scaling factor a new run starts
+    /// from instead of its initialisation: training goes on from a trained model (with <see cref="VaeSteps"/> 0 the VAE
+    /// stays the one its UNet learnt with). Ignored once the run has a checkpoint.
+    /// </summary>
+    public string? InitialModelDirectory { get; init; }
+
     /// <summary>Optimizer steps of the VAE stage (encoder and temporal decoder).</summary>
     public int VaeSteps { get; init; } = 600;
 
