@@ -132,6 +132,9 @@ internal static class SpeedBenchCommand
                     guidanceFraction = s.Fraction,
                     fullCalls = calls.GetValueOrDefault(ModelNames.UNet),
                     shallowCalls = calls.GetValueOrDefault(StepCacheSplitter.ShallowModelName),
+                    // Per-call medians over every picture: what a cached step costs against a full one.
+                    fullCallMs = CallMedianMs(perPicture.Select(q => q.Statistics), ModelNames.UNet),
+                    shallowCallMs = CallMedianMs(perPicture.Select(q => q.Statistics), StepCacheSplitter.ShallowModelName),
                     videoMedianSeconds = Median(times[s]),
                     speedUp = plainMedian / Median(times[s]),
                     psnr = perPicture.Average(q => q.Against.MeanPsnr),
@@ -142,11 +145,11 @@ internal static class SpeedBenchCommand
                 };
             }).ToList();
             Console.WriteLine($"PSNR and SSIM against the plain video, means over {pictures.Count} picture(s) (min PSNR: the worst picture); first frame and motion fit against the picture.");
-            Console.WriteLine($"{"mode",-6} {"interval",8} {"guidance",9} {"full",5} {"shallow",8} {"video s",9} {"speed-up",9} {"PSNR dB",8} {"min dB",7} {"SSIM",7} {"first dB",9} {"fit dB",7}");
+            Console.WriteLine($"{"mode",-6} {"interval",8} {"guidance",9} {"full",5} {"shallow",8} {"full ms",8} {"shal. ms",8} {"video s",9} {"speed-up",9} {"PSNR dB",8} {"min dB",7} {"SSIM",7} {"first dB",9} {"fit dB",7}");
             foreach (var r in rows)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.mode,-6} {r.interval,8} {r.guidanceFraction,9:0.##} {r.fullCalls,5} {r.shallowCalls,8} {r.videoMedianSeconds,9:F2} {r.speedUp,8:F2}× {r.psnr,8:F2} {r.minPsnr,7:F2} {r.ssim,7:F4} {r.firstFramePsnr,9:F2} {r.motionFitPsnr,7:F2}"));
+                    $"{r.mode,-6} {r.interval,8} {r.guidanceFraction,9:0.##} {r.fullCalls,5} {r.shallowCalls,8} {r.fullCallMs,8:F0} {r.shallowCallMs,8:F0} {r.videoMedianSeconds,9:F2} {r.speedUp,8:F2}× {r.psnr,8:F2} {r.minPsnr,7:F2} {r.ssim,7:F4} {r.firstFramePsnr,9:F2} {r.motionFitPsnr,7:F2}"));
             }
             if (parse.GetValue(OutOption) is { } path)
             {
@@ -182,6 +185,12 @@ internal static class SpeedBenchCommand
         {
             throw new UsageException($"{option} expects values separated by commas, got '{text}'.");
         }
+    }
+
+    private static double? CallMedianMs(IEnumerable<GenerationStatistics> statistics, string model)
+    {
+        var calls = statistics.SelectMany(st => st.CallDurations.GetValueOrDefault(model) ?? []).Select(d => d.TotalMilliseconds).ToList();
+        return calls.Count > 0 ? Median(calls) : null;
     }
 
     private static double Median(List<double> values)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Reproduces the embedded default (models/micro) from scratch, with the committed seed, in two training runs:
+#   1. the VAE and a first UNet stage from the initialisation (vcut-train train's defaults, about 50 minutes here);
+#   2. a second UNet stage and a decoder-only stage, started from the first run's converted model (about 75 minutes).
+# Both runs resume from their checkpoints when stopped. Usage: bash training/reproduce-default.sh [OUT=runs/default]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/default}
+train="dotnet run --project training/Vcut.Training -c Release --"
+vcut="dotnet run --project samples/Vcut.Cli -c Release --"
+
+$train train --out "$out/stage1"
+[ -d "$out/stage1-model" ] || $vcut convert --from "$out/stage1/snapshot" --out "$out/stage1-model"
+$train train --out "$out/stage2" --init-from "$out/stage1-model" --vae-steps 0 --unet-steps 1600 --unet-lr 3e-4 --decoder-steps 300
+rm -rf "$out/model"
+$vcut convert --from "$out/stage2/snapshot" --out "$out/model"
+echo "The default, reproduced: $out/model (compare with models/micro: vcut evaluate --model $out/model --images FOLDER)"
