@@ -84,15 +84,9 @@ public sealed class Trainer : IDisposable
     private TrainingState StartFrom(string modelDirectory)
     {
         var manifest = ModelManifest.Load(modelDirectory);
-        var keys = _parameters.Specs.Keys.ToList();
         // Get refuses a parameter the directory lacks or holds in another shape, naming it: a model of another preset.
         var source = ModelDirectoryWeightSource.Open(modelDirectory);
-        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach (var key in keys)
-        {
-            values[key] = source.Get(_parameters.Specs[key])!;
-        }
-        _parameters.Load(values);
+        _parameters.Load(_parameters.Specs.ToDictionary(spec => spec.Key, spec => source.Get(spec.Value)!, StringComparer.Ordinal));
         return new TrainingState(0, 0, manifest.Architecture.Vae.ScalingFactor) { ScalingFactorFixed = true };
     }
 
