@@ -163,13 +163,26 @@ internal sealed class NnLayers(OnnxGraphBuilder graph, AttentionForm attentionFo
         return Linear(attended, names.Out, channels, channels);
     }
 
-    /// <summary>diffusers' GEGLU <c>FeedForward</c>: net.0.proj C→8C, a·GELU(g), net.2 4C→out.</summary>
+    /// <summary>
+    /// diffusers' GEGLU <c>FeedForward</c>: net.0.proj C→8C, a·GELU(g), net.2 4C→out. The projection is stored as
+    /// one (8C, C) weight, as diffusers keeps it, but computed as two half-width products (the halves are constant
+    /// slices that ONNX Runtime folds at load): no Split copies the 8C-wide activation, and the gate's bias Add
+    /// meets its GELU, which ONNX Runtime fuses into one BiasGelu kernel.
+    /// </summary>
     public OnnxValue FeedForwardGeglu(OnnxValue x, string name, int channels, int outChannels) => In(name, () =>
     {
         var inner = 4 * channels;
-        var projected = Linear(x, "net.0.proj", channels, 2 * inner);
-        var halves = Graph.Ops("Split", [projected, Graph.Int64s(inner, inner)], 2, OnnxAttr.Int("axis", -1));
-        var gated = Graph.Op("Mul", [halves[0], Gelu(halves[1])]);
+        var gated = In("net.0.proj", () =>
+        {
+            var weight = Graph.Op("Transpose", [Graph.Parameter("weight", ParameterRole.Weight, [2 * inner, channels], channels)],
+                OnnxAttr.Ints("perm", 1, 0));
+            var bias = Graph.Parameter("bias", ParameterRole.Bias, [2 * inner]);
+            OnnxValue Half(OnnxValue parameter, long start, long axis) =>
+                Graph.Op("Slice", [parameter, Graph.Int64s(start), Graph.Int64s(start + inner), Graph.Int64s(axis)]);
+            var value = Graph.Op("Add", [Graph.Op("MatMul", [x, Half(weight, 0, 1)]), Half(bias, 0, 0)]);
+            var gate = Graph.Op("Add", [Graph.Op("MatMul", [x, Half(weight, inner, 1)]), Half(bias, inner, 0)]);
+            return Graph.Op("Mul", [value, Gelu(gate)]);
+        });
         return Linear(gated, "net.2", inner, outChannels);
     });
 

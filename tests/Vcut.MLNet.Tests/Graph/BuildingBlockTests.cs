@@ -228,4 +228,40 @@ public sealed class BuildingBlockTests
         var expected = Enumerable.Range(0, 2).SelectMany(r => LinearRow(weight, bias, x.AsSpan(r * 5, 5), 5, 3)).Select(v => (float)v).ToArray();
         TestData.AssertClose(expected, y.Data, 1e-6f, "linear");
     }
+    [TestMethod]
+    public void FeedForwardGegluGatesTheFirstHalfOfTheProjectionByGeluOfTheSecond()
+    {
+        const int rows = 3, c = 4, inner = 4 * c, outF = 5;
+        var projWeight = TestData.Uniform(2 * inner * c, 71);
+        var projBias = TestData.Uniform(2 * inner, 72);
+        var outWeight = TestData.Uniform(outF * inner, 73);
+        var outBias = TestData.Uniform(outF, 74);
+        var x = TestData.Uniform(rows * c, 75, 2f);
+        var y = RunLayer(new()
+            {
+                ["ff.net.0.proj.weight"] = projWeight, ["ff.net.0.proj.bias"] = projBias,
+                ["ff.net.2.weight"] = outWeight, ["ff.net.2.bias"] = outBias,
+            },
+            (nn, v) => nn.FeedForwardGeglu(v[0], "ff", c, outF), AttentionForm.Plain, ("x", TestTensor.Of(x, 1, rows, c)))["y"];
+        CollectionAssert.AreEqual(new long[] { 1, rows, outF }, y.Shape);
+        var expected = new List<float>();
+        for (var r = 0; r < rows; r++)
+        {
+            // diffusers' GEGLU: hidden, gate = proj(x).chunk(2, -1); hidden * gelu(gate), GELU by erf.
+            var projected = LinearRow(projWeight, projBias, x.AsSpan(r * c, c), c, 2 * inner);
+            var gated = Enumerable.Range(0, inner)
+                .Select(i => (float)(projected[i] * 0.5 * projected[inner + i] * (1 + Erf(projected[inner + i] / Math.Sqrt(2)))))
+                .ToArray();
+            expected.AddRange(LinearRow(outWeight, outBias, gated, inner, outF).Select(v => (float)v));
+        }
+        TestData.AssertClose([.. expected], y.Data, 1e-5f, "geglu");
+    }
+
+    /// <summary>erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7).</summary>
+    private static double Erf(double x)
+    {
+        var t = 1 / (1 + 0.3275911 * Math.Abs(x));
+        var poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+        return Math.Sign(x) * (1 - poly * Math.Exp(-x * x));
+    }
 }
