@@ -53,6 +53,12 @@ internal static class CliOptions
         HelpName = "F",
         DefaultValueFactory = _ => VideoDefaults.GuidanceStepFraction,
     };
+    public static readonly Option<int> GuidanceInterval = new("--guidance-interval")
+    {
+        Description = "Guidance reuse: the unconditional row every N guided steps, its last difference reused between (1: every step)",
+        HelpName = "N",
+        DefaultValueFactory = _ => VideoDefaults.GuidanceInterval,
+    };
     public static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the noise: the same seed gives bit-identical frames on the CPU", HelpName = "N", DefaultValueFactory = _ => VideoDefaults.Seed };
 
     // Where the models run.
@@ -80,7 +86,7 @@ internal static class CliOptions
 
     /// <summary>The options of one video, for commands that generate.</summary>
     public static Option[] Video => [Frames, Steps, Height, Width, Fps, MotionBucket, NoiseAug, MinGuidance, MaxGuidance, DecodeChunk, Seed,
-        StepCache, StepCacheBranch, GuidanceFraction];
+        StepCache, StepCacheBranch, GuidanceFraction, GuidanceInterval];
 
     /// <summary>The execution options.</summary>
     public static Option[] Execution => [Device, CudaDevice, AllowCpuFallback, Threads];
@@ -136,6 +142,7 @@ internal static class CliOptions
             Seed = parse.GetValue(Seed),
             StepCacheInterval = parse.GetValue(StepCache),
             GuidanceStepFraction = parse.GetValue(GuidanceFraction),
+            GuidanceInterval = parse.GetValue(GuidanceInterval),
         };
         return Validated(options.Validate, options);
     }

@@ -79,6 +79,7 @@ internal static class EvaluateCommand
             : null;
         Console.Error.WriteLine($"Model {Path.GetFullPath(modelDirectory)} ({generator.Manifest.Preset}, {generator.Manifest.Weights}) on {generator.Device}, VCUT {generator.Vcut.ToString().ToLowerInvariant()}" +
             $", step cache {options.StepCacheInterval}, guidance on {options.GuidedSteps} of {options.Steps} steps" +
+            (options.GuidanceInterval > 1 ? $" (unconditional row every {options.GuidanceInterval})" : "") +
             (reference is null ? "" : $"; against VCUT {reference.Vcut.ToString().ToLowerInvariant()} without step cache, guidance on every step"));
         var results = new List<(string Path, VideoEvaluation Evaluation)>();
         for (var i = 0; i < pictures.Count; i++)
@@ -234,6 +235,7 @@ internal static class EvaluateCommand
             stepCache = options.StepCacheInterval,
             stepCacheBranch = generator.StepCache?.Branch,
             guidanceFraction = options.GuidanceStepFraction,
+            guidanceInterval = options.GuidanceInterval,
         },
         motionBuckets = buckets.Distinct().Order().ToList(),
         pictures = results.Select(r => new

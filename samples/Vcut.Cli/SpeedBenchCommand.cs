@@ -10,7 +10,7 @@ using Vcut.Runtime.Quality;
 namespace Vcut.Cli;
 
 /// <summary>
-/// <c>vcut bench-speed</c>: step-cache intervals × guidance fractions × VCUT off/exact, whole videos side by side in one
+/// <c>vcut bench-speed</c>: step-cache intervals × guidance fractions and intervals × VCUT off/exact, whole videos side by side in one
 /// process (each mode's generator opened once, one warm-up, settings interleaved with a rotating order), each setting's
 /// time against the plain video (off, interval 1, guidance at every step) and its PSNR/SSIM against that video.
 /// </summary>
@@ -18,6 +18,7 @@ internal static class SpeedBenchCommand
 {
     private static readonly Option<string> IntervalsOption = new("--intervals") { Description = "Step-cache intervals", HelpName = "N1,N2,...", DefaultValueFactory = _ => "1,2,3,4" };
     private static readonly Option<string> FractionsOption = new("--guidance-fractions") { Description = "Guidance step fractions", HelpName = "F1,F2,...", DefaultValueFactory = _ => "1,0.6" };
+    private static readonly Option<string> GuidanceIntervalsOption = new("--guidance-intervals") { Description = "Guidance reuse intervals (1: the unconditional row at every guided step)", HelpName = "N1,N2,...", DefaultValueFactory = _ => "1" };
     private static readonly Option<string> ModesOption = new("--modes") { Description = "VCUT modes", HelpName = "M1,M2", DefaultValueFactory = _ => "off,exact" };
     private static readonly Option<int> RepetitionsOption = new("--repetitions") { Description = "Interleaved repetitions after the warm-up", HelpName = "R", DefaultValueFactory = _ => 2 };
     private static readonly Option<string?> OutOption = CliOptions.PathOption(new Option<string?>("--out") { Description = "Write the table to this JSON file", HelpName = "FILE.json" });
@@ -36,15 +37,19 @@ internal static class SpeedBenchCommand
             "PSNR/SSIM against it (same picture, seed and latents). See docs/speed.md.")
         {
             CliOptions.Model, CliOptions.Frames, CliOptions.Steps, CliOptions.Height, CliOptions.Width, CliOptions.StepCacheBranch,
-            IntervalsOption, FractionsOption, ModesOption, RepetitionsOption, ImagesOption, CliOptions.Threads, OutOption,
+            IntervalsOption, FractionsOption, GuidanceIntervalsOption, ModesOption, RepetitionsOption, ImagesOption, CliOptions.Threads, OutOption,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(Run(parse, cancellationToken)));
         return command;
     }
 
-    private sealed record Setting(VcutMode Mode, int Interval, float Fraction)
+    private sealed record Setting(VcutMode Mode, int Interval, float Fraction, int GuidanceInterval)
     {
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Mode.ToString().ToLowerInvariant()}, interval {Interval}, guidance {Fraction:0.##}");
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{Mode.ToString().ToLowerInvariant()}, interval {Interval}, guidance {Fraction:0.##}{(GuidanceInterval > 1 ? $" every {GuidanceInterval}" : "")}");
+
+        public VideoGenerationOptions Apply(VideoGenerationOptions options) =>
+            options with { StepCacheInterval = Interval, GuidanceStepFraction = Fraction, GuidanceInterval = GuidanceInterval };
     }
 
     private static int Run(ParseResult parse, CancellationToken cancellationToken)
@@ -61,18 +66,20 @@ internal static class SpeedBenchCommand
         baseOptions.Validate();
         var intervals = ParseList(parse.GetValue(IntervalsOption)!, "--intervals", int.Parse);
         var fractions = ParseList(parse.GetValue(FractionsOption)!, "--guidance-fractions", t => float.Parse(t, CultureInfo.InvariantCulture));
+        var guidanceIntervals = ParseList(parse.GetValue(GuidanceIntervalsOption)!, "--guidance-intervals", int.Parse);
         var modes = ParseList(parse.GetValue(ModesOption)!, "--modes", CliOptions.ParseVcut);
         var repetitions = parse.GetValue(RepetitionsOption);
         if (repetitions < 1)
         {
             throw new UsageException("--repetitions must be at least 1.");
         }
-        var settings = (from mode in modes from interval in intervals from fraction in fractions select new Setting(mode, interval, fraction)).ToList();
+        var settings = (from mode in modes from interval in intervals from fraction in fractions from guidanceInterval in guidanceIntervals
+                        select new Setting(mode, interval, fraction, guidanceInterval)).ToList();
         foreach (var setting in settings)
         {
-            (baseOptions with { StepCacheInterval = setting.Interval, GuidanceStepFraction = setting.Fraction }).Validate();
+            setting.Apply(baseOptions).Validate();
         }
-        var plainSetting = new Setting(VcutMode.Off, 1, 1f);
+        var plainSetting = new Setting(VcutMode.Off, 1, 1f, 1);
         if (!settings.Contains(plainSetting))
         {
             settings.Insert(0, plainSetting);
@@ -86,7 +93,6 @@ internal static class SpeedBenchCommand
             var imagesFolder = parse.GetValue(ImagesOption);
             var picturePaths = imagesFolder is null ? [GenerateCommand.SampleImage] : EvaluateCommand.ListPictures(imagesFolder);
             var pictures = picturePaths.Select(path => (Name: Path.GetFileName(path), Image: RgbImage.Load(path))).ToList();
-            VideoGenerationOptions OptionsOf(Setting s) => baseOptions with { StepCacheInterval = s.Interval, GuidanceStepFraction = s.Fraction };
             var first = generators.Values.First();
             Console.Error.WriteLine($"bench-speed: {first.Manifest.Preset} ({directory}) on {first.Device}, branch {first.StepCache!.Branch} ({first.StepCache.UpBlock} onwards), " +
                 $"{settings.Count} settings × {pictures.Count} picture(s) × {repetitions} repetitions + 1 warm-up");
@@ -107,7 +113,7 @@ internal static class SpeedBenchCommand
                     {
                         // The order rotates with the repetition and the picture, so no setting always runs first or last.
                         var setting = settings[(k + repetition + p) % settings.Count];
-                        var video = generators[setting.Mode].Generate(image, OptionsOf(setting), cancellationToken: cancellationToken);
+                        var video = generators[setting.Mode].Generate(image, setting.Apply(baseOptions), cancellationToken: cancellationToken);
                         times[setting].Add(video.Statistics.TotalTime.TotalSeconds);
                         videos[setting] = video;
                         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  repetition {repetition + 1}, {name}, {setting}: {video.Statistics.TotalTime.TotalSeconds:F2} s"));
@@ -130,6 +136,7 @@ internal static class SpeedBenchCommand
                     mode = s.Mode.ToString().ToLowerInvariant(),
                     interval = s.Interval,
                     guidanceFraction = s.Fraction,
+                    guidanceInterval = s.GuidanceInterval,
                     fullCalls = calls.GetValueOrDefault(ModelNames.UNet),
                     shallowCalls = calls.GetValueOrDefault(StepCacheSplitter.ShallowModelName),
                     // Per-call medians over every picture: what a cached step costs against a full one.
@@ -145,11 +152,11 @@ internal static class SpeedBenchCommand
                 };
             }).ToList();
             Console.WriteLine($"PSNR and SSIM against the plain video, means over {pictures.Count} picture(s) (min PSNR: the worst picture); first frame and motion fit against the picture.");
-            Console.WriteLine($"{"mode",-6} {"interval",8} {"guidance",9} {"full",5} {"shallow",8} {"full ms",8} {"shal. ms",8} {"video s",9} {"speed-up",9} {"PSNR dB",8} {"min dB",7} {"SSIM",7} {"first dB",9} {"fit dB",7}");
+            Console.WriteLine($"{"mode",-6} {"interval",8} {"guidance",9} {"every",5} {"full",5} {"shallow",8} {"full ms",8} {"shal. ms",8} {"video s",9} {"speed-up",9} {"PSNR dB",8} {"min dB",7} {"SSIM",7} {"first dB",9} {"fit dB",7}");
             foreach (var r in rows)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.mode,-6} {r.interval,8} {r.guidanceFraction,9:0.##} {r.fullCalls,5} {r.shallowCalls,8} {r.fullCallMs,8:F0} {r.shallowCallMs,8:F0} {r.videoMedianSeconds,9:F2} {r.speedUp,8:F2}× {r.psnr,8:F2} {r.minPsnr,7:F2} {r.ssim,7:F4} {r.firstFramePsnr,9:F2} {r.motionFitPsnr,7:F2}"));
+                    $"{r.mode,-6} {r.interval,8} {r.guidanceFraction,9:0.##} {r.guidanceInterval,5} {r.fullCalls,5} {r.shallowCalls,8} {r.fullCallMs,8:F0} {r.shallowCallMs,8:F0} {r.videoMedianSeconds,9:F2} {r.speedUp,8:F2}× {r.psnr,8:F2} {r.minPsnr,7:F2} {r.ssim,7:F4} {r.firstFramePsnr,9:F2} {r.motionFitPsnr,7:F2}"));
             }
             if (parse.GetValue(OutOption) is { } path)
             {

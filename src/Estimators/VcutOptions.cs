@@ -86,6 +86,24 @@ public abstract record VcutOptions
     /// <summary>Frames decoded per VAE call; null = all frames at once.</summary>
     public int? DecodeChunkSize { get; init; }
 
+    /// <summary>
+    /// Step-level caching (1 = off): the full UNet every this many steps, only its outer <see cref="StepCacheBranch"/>
+    /// levels between, with the deep features of the last full step (docs/speed.md). Changes the video a little.
+    /// </summary>
+    public int StepCacheInterval { get; init; } = GenerationDefaults.StepCacheInterval;
+
+    /// <summary>Resolution levels a cached step computes, from the outermost (1, the cheapest); used when <see cref="StepCacheInterval"/> is above 1.</summary>
+    public int StepCacheBranch { get; init; } = 1;
+
+    /// <summary>Guidance economy: the fraction of the steps, from the first, that apply classifier-free guidance (1 = every step).</summary>
+    public float GuidanceStepFraction { get; init; } = GenerationDefaults.GuidanceStepFraction;
+
+    /// <summary>Guidance reuse: the unconditional row every this many guided steps, its last difference reused between (1 = every step).</summary>
+    public int GuidanceInterval { get; init; } = GenerationDefaults.GuidanceInterval;
+
+    /// <summary>The step-cache branch the model is opened with: null when no step is cached.</summary>
+    internal int? OpenedStepCacheBranch => StepCacheInterval > 1 ? StepCacheBranch : null;
+
     /// <summary>Seed of the noise (0): the same seed gives the same video; per row with <see cref="SeedColumnName"/>.</summary>
     public ulong Seed { get; init; }
 
@@ -140,6 +158,9 @@ public abstract record VcutOptions
         MaxGuidanceScale = MaxGuidanceScale,
         DecodeChunkSize = DecodeChunkSize,
         Seed = Seed,
+        StepCacheInterval = StepCacheInterval,
+        GuidanceStepFraction = GuidanceStepFraction,
+        GuidanceInterval = GuidanceInterval,
     };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and what was expected.</summary>
@@ -161,6 +182,10 @@ public abstract record VcutOptions
         if (ImageFolder is not null && string.IsNullOrWhiteSpace(ImageFolder))
         {
             throw new ArgumentException($"{type}.ImageFolder is blank: expected a folder, or null for the current directory.");
+        }
+        if (StepCacheBranch < 1)
+        {
+            throw new ArgumentException($"{type}.StepCacheBranch = {StepCacheBranch} must be at least 1 (resolution levels from the outermost).");
         }
         RequireColumnName(SeedColumnName, nameof(SeedColumnName));
         RequireColumnName(MotionBucketIdColumnName, nameof(MotionBucketIdColumnName));

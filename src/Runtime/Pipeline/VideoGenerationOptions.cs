@@ -60,7 +60,18 @@ public sealed record VideoGenerationOptions
     /// </summary>
     public float GuidanceStepFraction { get; init; } = 1f;
 
-    /// <summary>The steps that run the unconditional row (see <see cref="GuidanceStepFraction"/>); 0 without guidance.</summary>
+    /// <summary>
+    /// Guidance reuse: among the guided steps (<see cref="GuidanceStepFraction"/>), the unconditional row runs every this
+    /// many steps (from the first); the guided steps between run the conditional row alone, at half the UNet batch,
+    /// and apply guidance with the difference between the conditional and unconditional predictions of the last step
+    /// that ran both. 1 = both rows at every guided step (SVD's sampler).
+    /// </summary>
+    public int GuidanceInterval { get; init; } = 1;
+
+    /// <summary>Whether step <paramref name="step"/> (from 0) runs the unconditional row as well as the conditional one.</summary>
+    public bool RunsUnconditionalRow(int step) => step < GuidedSteps && step % GuidanceInterval == 0;
+
+    /// <summary>The steps that apply guidance (see <see cref="GuidanceStepFraction"/>); 0 without guidance.</summary>
     public int GuidedSteps => !GuidanceEnabled ? 0 : Math.Clamp((int)Math.Round(GuidanceStepFraction * (double)Steps), 1, Steps);
 
     /// <summary>The most denoising steps a video may take (SVD uses 25; the scheduler keeps one sigma per step).</summary>
@@ -97,5 +108,7 @@ public sealed record VideoGenerationOptions
         Require(StepCacheInterval is >= 1 and <= MaxSteps, $"step cache interval = {StepCacheInterval} must be at least 1 (1 = no caching) and at most {MaxSteps}");
         Require(float.IsFinite(GuidanceStepFraction) && GuidanceStepFraction is > 0 and <= 1,
             $"guidance step fraction = {GuidanceStepFraction} must be in (0, 1] (1 = guidance at every step)");
+        Require(GuidanceInterval is >= 1 and <= MaxSteps,
+            $"guidance interval = {GuidanceInterval} must be at least 1 (1 = the unconditional row at every guided step) and at most {MaxSteps}");
     }
 }

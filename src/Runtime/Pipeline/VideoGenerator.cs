@@ -424,11 +424,11 @@ public sealed class VideoGenerator : IDisposable
             Half(port) ? boundary.Input(buffer.Data, portShape, perStep) : buffer.Value;
         var halfPorts = Half(ports.Sample) || Half(ports.Timestep) || Half(ports.AddedTimeIds) || Half(ports.Output)
             || (Vcut == VcutMode.Off && Half(ports.EncoderHiddenStates));
-        if (halfPorts && (interval > 1 || guidedSteps < (rows == 2 ? options.Steps : 0)))
+        if (halfPorts && (interval > 1 || (rows == 2 && (guidedSteps < options.Steps || options.GuidanceInterval > 1))))
         {
             throw new ArgumentException(
                 "Invalid video options: step caching and guidance economy need a UNet with float32 ports; this model's UNet takes or " +
-                "gives float16 (its manifest's unetPorts). Use step cache interval 1 and guidance step fraction 1 with it.");
+                "gives float16 (its manifest's unetPorts). Use step cache interval 1, guidance step fraction 1 and guidance interval 1 with it.");
         }
         long[] sampleShape = [rows, frames, 2 * channels, shape.LatentHeight, shape.LatentWidth];
         var contextValues = Vcut == VcutMode.Off && Half(ports.EncoderHiddenStates)
@@ -465,14 +465,17 @@ public sealed class VideoGenerator : IDisposable
         string[] unetOutputs = interval > 1 ? [ports.Output.Name, StepCacheSplitter.FeaturesName] : [ports.Output.Name];
         string[] shallowNames = [.. names, StepCacheSplitter.FeaturesName];
         string[] velocityOnly = [ports.Output.Name];
+        // Guidance reuse: conditional − unconditional prediction of the last step that ran both rows.
+        var guidanceDifference = rows == 2 && options.GuidanceInterval > 1 ? new float[latents.Length] : null;
 
         for (var step = 0; step < options.Steps; step++)
         {
             var guidedStep = rows == 2 && step < guidedSteps;
-            var inputs = rows == 1 || guidedStep ? allRows : conditionalOnly;
-            var velocityOut = rows == 1 || guidedStep ? velocityValue : conditionalVelocity;
+            var bothRows = rows == 1 || options.RunsUnconditionalRow(step);
+            var inputs = bothRows ? allRows : conditionalOnly;
+            var velocityOut = bothRows ? velocityValue : conditionalVelocity;
             var scale = scheduler.InputScale(step);
-            for (var row = guidedStep ? 0 : rows - 1; row < rows; row++)
+            for (var row = bothRows ? 0 : rows - 1; row < rows; row++)
             {
                 for (var frame = 0; frame < frames; frame++)
                 {
@@ -502,7 +505,7 @@ public sealed class VideoGenerator : IDisposable
             }
             else
             {
-                var cached = rows == 1 || guidedStep ? features[0] : features[1];
+                var cached = bothRows ? features[0] : features[1];
                 if (step % interval == 0)
                 {
                     calls.Run(ModelNames.UNet, names, inputs, unetOutputs, [velocityOut, cached]);
@@ -514,7 +517,21 @@ public sealed class VideoGenerator : IDisposable
             }
             if (guidedStep)
             {
-                guidance.Apply(velocity.Data.AsSpan(0, latents.Length), velocity.Data.AsSpan(latents.Length), guided, frames, latentFrame);
+                var unconditional = velocity.Data.AsSpan(0, latents.Length);
+                var conditional = velocity.Data.AsSpan(latents.Length);
+                if (guidanceDifference is not null)
+                {
+                    if (bothRows)
+                    {
+                        TensorPrimitives.Subtract(conditional, unconditional, guidanceDifference);
+                    }
+                    else
+                    {
+                        // The unconditional prediction the last difference implies: guided = cond + (scale − 1)·difference.
+                        TensorPrimitives.Subtract(conditional, guidanceDifference, unconditional);
+                    }
+                }
+                guidance.Apply(unconditional, conditional, guided, frames, latentFrame);
                 scheduler.Step(step, guided, latents);
             }
             else

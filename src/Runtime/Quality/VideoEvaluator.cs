@@ -81,7 +81,7 @@ public static class VideoEvaluator
     public static VideoGenerationOptions WithoutSpeedUps(VideoGenerationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options with { StepCacheInterval = 1, GuidanceStepFraction = 1f };
+        return options with { StepCacheInterval = 1, GuidanceStepFraction = 1f, GuidanceInterval = 1 };
     }
 
     /// <summary>The evaluation with any video source (tests give synthetic videos).</summary>

@@ -6,13 +6,13 @@ using Vcut.Runtime.Sessions;
 namespace Vcut.MLNet.Models;
 
 /// <summary>
-/// One <see cref="VideoGenerator"/> per (model directory, VCUT mode, execution options), shared by every transformer
+/// One <see cref="VideoGenerator"/> per (model directory, VCUT mode, step-cache branch, execution options), shared by every transformer
 /// that asks for it: the five stage transformers of one pipeline open the model's sessions once, not five times.
 /// Reference-counted; the generator is disposed when its last lease is.
 /// </summary>
 internal static class GeneratorPool
 {
-    private sealed record Key(string Directory, VcutMode? Vcut, ExecutionOptions Execution);
+    private sealed record Key(string Directory, VcutMode? Vcut, int? StepCacheBranch, ExecutionOptions Execution);
 
     private sealed class Entry(Lazy<VideoGenerator> generator)
     {
@@ -33,7 +33,7 @@ internal static class GeneratorPool
         }
     }
 
-    private static Key KeyOf(VcutOptions options) => new(ModelShapes.DirectoryOf(options), options.Vcut, options.Execution);
+    private static Key KeyOf(VcutOptions options) => new(ModelShapes.DirectoryOf(options), options.Vcut, options.OpenedStepCacheBranch, options.Execution);
 
     /// <summary>A lease on the generator for <paramref name="options"/>, opening it if no one holds it.</summary>
     /// <exception cref="DirectoryNotFoundException">The model directory does not exist.</exception>
@@ -47,7 +47,7 @@ internal static class GeneratorPool
         {
             if (!Entries.TryGetValue(key, out entry!))
             {
-                entry = new Entry(new Lazy<VideoGenerator>(() => VideoGenerator.Open(key.Directory, key.Execution, key.Vcut),
+                entry = new Entry(new Lazy<VideoGenerator>(() => VideoGenerator.Open(key.Directory, key.Execution, key.Vcut, key.StepCacheBranch),
                     LazyThreadSafetyMode.ExecutionAndPublication));
                 Entries[key] = entry;
             }

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Vcut.Graph.Builders;
+using Vcut.Graph.Names;
 using Vcut.Graph.Vcut;
 using Vcut.MLNet.Tests.Runtime;
 using Vcut.Runtime.Imaging;
@@ -68,6 +69,28 @@ public sealed class VcutVideoEstimatorTests
         CollectionAssert.AreEqual(expected[0], frames[0], "row 0: the plain API's frames, bit for bit");
         CollectionAssert.AreEqual(expected[1], frames[1], "row 1");
         CollectionAssert.AreNotEqual(frames[0], frames[1]);
+    }
+
+    [TestMethod]
+    public void StepCachingAndGuidanceEconomyOptionsReachTheGenerator()
+    {
+        var context = new MLContext();
+        var data = Images(context, 1);
+        var settings = Short with { Steps = 4, StepCacheInterval = 2, GuidanceStepFraction = 0.5f, GuidanceInterval = 2 };
+        using var transformer = context.Transforms.GenerateVideo(settings).Fit(data);
+        var video = Column(transformer.Transform(data), "Video")[0];
+        using var split = VideoGenerator.Open(TestModels.Tiny, vcut: VcutMode.Exact, stepCacheBranch: 1);
+        var expected = split.Generate(Picture(0).Rgb, Generation(settings));
+        CollectionAssert.AreEqual(expected.Frames, video, "the plain API with the same step cache and guidance settings");
+        Assert.AreEqual(2, expected.Statistics.ModelCalls[ModelNames.UNet], "steps 0 and 2 full, 1 and 3 shallow");
+        CollectionAssert.AreNotEqual(_generator.Generate(Picture(0).Rgb, Generation(Short with { Steps = 4 })).Frames, video);
+    }
+
+    [TestMethod]
+    public void StepCacheBranchBelowOneIsRefused()
+    {
+        var error = Assert.ThrowsExactly<ArgumentException>(() => (Short with { StepCacheInterval = 2, StepCacheBranch = 0 }).Validate());
+        StringAssert.Contains(error.Message, "StepCacheBranch");
     }
 
     [TestMethod]

@@ -90,6 +90,37 @@ public sealed class StepCacheTests
     }
 
     [TestMethod]
+    public void GuidanceIntervalOneIsSvdsSamplerAndMoreReusesTheGuidanceDifference()
+    {
+        var plain = Generate(Short).Frames;
+        CollectionAssert.AreEqual(plain, Generate(Short with { GuidanceInterval = 1 }).Frames);
+        Assert.IsTrue(Short.RunsUnconditionalRow(5) && !(Short with { GuidanceInterval = 2 }).RunsUnconditionalRow(5));
+        Assert.IsFalse((Short with { GuidanceStepFraction = 0.5f }).RunsUnconditionalRow(4), "after guidance ends, no unconditional row");
+
+        // Steps 1, 3 and 5 run the conditional row alone, as guidance economy at half the steps does for 3, 4 and 5;
+        // reusing the guidance difference keeps the video closer to SVD's than dropping guidance.
+        var reused = Generate(Short with { GuidanceInterval = 2 }).Frames;
+        var dropped = Generate(Short with { GuidanceStepFraction = 0.5f }).Frames;
+        var reusedPsnr = Vcut.Runtime.Quality.VideoQuality.Psnr(plain, reused);
+        var droppedPsnr = Vcut.Runtime.Quality.VideoQuality.Psnr(plain, dropped);
+        TestContext.WriteLine($"tiny, 6 steps: guidance reuse every 2 {reusedPsnr:F2} dB, guidance dropped after 3 {droppedPsnr:F2} dB against SVD's sampler");
+        Assert.IsGreaterThan(0f, MaxDifference(plain, reused), "reused steps do not run the unconditional row");
+        Assert.IsGreaterThan(droppedPsnr, reusedPsnr);
+    }
+
+    [TestMethod]
+    public void GuidanceReuseComposesWithStepCachingAndVcut()
+    {
+        var options = Short with { StepCacheInterval = 2, GuidanceInterval = 3 };
+        var off = Generate(options, VcutMode.Off, branch: 1);
+        var exact = Generate(options, VcutMode.Exact, branch: 1);
+        Assert.AreEqual(3, off.Statistics.ModelCalls[ModelNames.UNet], "full steps 0, 2, 4");
+        Assert.AreEqual(3, off.Statistics.ModelCalls[StepCacheSplitter.ShallowModelName]);
+        Assert.IsTrue(off.Frames.All(float.IsFinite));
+        Assert.IsLessThanOrEqualTo(1e-3f, MaxDifference(off.Frames, exact.Frames), "exact stays the zero-error floor under guidance reuse");
+    }
+
+    [TestMethod]
     public void EvaluationAgainstTheReferenceScoresTheSpeedUp()
     {
         using var reference = VideoGenerator.Open(TestModels.Tiny);
@@ -123,6 +154,15 @@ public sealed class StepCacheTests
     {
         var error = Assert.ThrowsExactly<ArgumentException>(() => (Short with { GuidanceStepFraction = fraction }).Validate());
         StringAssert.Contains(error.Message, "guidance step fraction");
+    }
+
+    [TestMethod]
+    [DataRow(0)]
+    [DataRow(-1)]
+    public void GuidanceIntervalBelowOneIsRefused(int interval)
+    {
+        var error = Assert.ThrowsExactly<ArgumentException>(() => (Short with { GuidanceInterval = interval }).Validate());
+        StringAssert.Contains(error.Message, "guidance interval");
     }
 
     [TestMethod]
