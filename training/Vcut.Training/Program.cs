@@ -21,12 +21,14 @@ var vaeLrOption = new Option<double>("--vae-lr") { Description = "VAE learning r
 var latentOption = new Option<int?>("--latent-channels") { Description = "Override the preset's latent channels (experiments)" };
 var unetLrOption = new Option<double>("--unet-lr") { Description = "UNet learning rate", DefaultValueFactory = _ => defaults.UNetLearningRate };
 var initOption = new Option<string?>("--init-from") { Description = "Start from this model directory's weights and VAE scaling factor (e.g. models/micro; with --vae-steps 0 to keep its VAE)" };
+var logSigmaMeanOption = new Option<double>("--log-sigma-mean") { Description = "Mean of ln σ of the UNet's training noise levels", DefaultValueFactory = _ => defaults.LogSigmaMean };
+var logSigmaStdOption = new Option<double>("--log-sigma-std") { Description = "Standard deviation of ln σ", DefaultValueFactory = _ => defaults.LogSigmaStd };
 var checkpointOption = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => defaults.CheckpointEvery };
 
 var train = new Command("train", "Train (or resume) both stages, then write OUT/snapshot (a diffusers snapshot)")
 {
     outOption, presetOption, seedOption, vaeStepsOption, unetStepsOption, decoderStepsOption, unetBatchOption, threadsOption, checkpointOption,
-    vaeCropOption, vaeBatchOption, vaeLrOption, unetLrOption, initOption, latentOption,
+    vaeCropOption, vaeBatchOption, vaeLrOption, unetLrOption, initOption, latentOption, logSigmaMeanOption, logSigmaStdOption,
 };
 train.SetAction(parse =>
 {
@@ -45,6 +47,8 @@ train.SetAction(parse =>
         VaeLearningRate = parse.GetValue(vaeLrOption),
         UNetLearningRate = parse.GetValue(unetLrOption),
         InitialModelDirectory = parse.GetValue(initOption),
+        LogSigmaMean = parse.GetValue(logSigmaMeanOption),
+        LogSigmaStd = parse.GetValue(logSigmaStdOption),
     };
     var preset = WithLatentChannels(ModelPreset.Get(parse.GetValue(presetOption)!), parse.GetValue(latentOption));
     var clock = Stopwatch.StartNew();

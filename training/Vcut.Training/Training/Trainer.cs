@@ -317,6 +317,9 @@ public sealed class Trainer : IDisposable
             ["vaeSteps"] = _state.VaeSteps,
             ["unetSteps"] = _state.UNetSteps,
             ["decoderSteps"] = _state.DecoderSteps,
+            ["unetLearningRate"] = _options.UNetLearningRate,
+            ["logSigmaMean"] = _options.LogSigmaMean,
+            ["logSigmaStd"] = _options.LogSigmaStd,
             ["scalingFactor"] = _state.ScalingFactor,
             ["seconds"] = seconds,
         };
