@@ -8,7 +8,7 @@ namespace Vcut.MLNet.Tests.Runtime;
 /// <summary>
 /// The embedded default is a trained model: on pictures it never saw, at its default settings, its first frame
 /// reproduces the picture and its later frames are explained by a camera move of it. The same floors fail on the
-/// seeded tiny model, so the test can fail. Floors sit 2.5–3.5 dB below the figures measured for the committed
+/// seeded tiny model, so the test can fail. Floors sit 2.6–4.9 dB below the figures measured for the committed
 /// default on these two pictures (docs/model-card.md: first frame 29.9 and 30.5 dB, motion fit 22.6 and 24.9 dB).
 /// </summary>
 [TestClass]
